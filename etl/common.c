@@ -1,0 +1,153 @@
+/*
+ * common.c - errors, capped buffers and the stderr logger.
+ */
+#include "common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BUF_DEFAULT_LIMIT ((size_t)1 << 30)
+
+int ms_error_set(ms_error *err, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+int ms_error_prefix(ms_error *err, const char *fmt, ...)
+{
+    if (err) {
+        char prefix[MS_ERROR_MAX];
+        char old[MS_ERROR_MAX];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(prefix, sizeof prefix, fmt, ap);
+        va_end(ap);
+        memcpy(old, err->msg, sizeof old);
+        snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+    }
+    return -1;
+}
+
+void buf_init(buf *b, size_t limit)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+    b->limit = limit ? limit : BUF_DEFAULT_LIMIT;
+}
+
+void buf_free(buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+void buf_reset(buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+static int buf_reserve(buf *b, size_t extra)
+{
+    size_t need, ncap;
+    char *p;
+    if (extra > b->limit || b->len > b->limit - extra)
+        return -1;
+    need = b->len + extra + 1; /* room for the NUL */
+    if (need <= b->cap)
+        return 0;
+    ncap = b->cap ? b->cap : 256;
+    while (ncap < need)
+        ncap *= 2;
+    p = realloc(b->data, ncap);
+    if (!p)
+        return -1;
+    b->data = p;
+    b->cap = ncap;
+    return 0;
+}
+
+int buf_append(buf *b, const void *p, size_t n)
+{
+    if (buf_reserve(b, n) != 0)
+        return -1;
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int buf_putc(buf *b, char c)
+{
+    return buf_append(b, &c, 1);
+}
+
+int buf_puts(buf *b, const char *s)
+{
+    return buf_append(b, s, strlen(s));
+}
+
+int buf_printf(buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || buf_reserve(b, (size_t)n) != 0)
+        return -1;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
+static ms_log_level log_min_level = MS_LOG_INFO;
+
+void ms_log_set_level(ms_log_level min_level)
+{
+    log_min_level = min_level;
+}
+
+void ms_log(ms_log_level level, const char *fmt, ...)
+{
+    static const char *const names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
+    char stamp[32] = "?";
+    char line[4096];
+    struct timespec now;
+    struct tm tm;
+    va_list ap;
+
+    if (level < log_min_level)
+        return;
+    if (clock_gettime(CLOCK_REALTIME, &now) == 0 && gmtime_r(&now.tv_sec, &tm))
+        strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    /* One fprintf per line so concurrent writers do not interleave. */
+    fprintf(stderr, "%s %s moonstat: %s\n", stamp, names[level], line);
+}
+
+char *ms_strndup(const char *p, size_t n)
+{
+    char *s = malloc(n + 1);
+    if (!s)
+        return NULL;
+    memcpy(s, p, n);
+    s[n] = '\0';
+    return s;
+}

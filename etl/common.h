@@ -1,0 +1,74 @@
+/*
+ * common.h - the few things every moonstat module shares: an error value that
+ * carries context up to the one place that prints it, a growable byte buffer
+ * with a hard cap, string references, and the logger used by the top level.
+ *
+ * Rules (see README "Code style"):
+ *  - Library-level functions never print. They fill an ms_error and return -1
+ *    (or NULL); the caller adds context or reports it.
+ *  - Heap ownership is stated in each header next to the function that hands
+ *    memory out.
+ */
+#ifndef MOONSTAT_COMMON_H
+#define MOONSTAT_COMMON_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MS_ERROR_MAX 1024
+
+/* An error message, written once where the failure is seen and possibly
+ * prefixed by callers with more context ("file x: line 3: ..."). */
+typedef struct ms_error {
+    char msg[MS_ERROR_MAX];
+} ms_error;
+
+/* Sets err->msg (printf format). err may be NULL. Always returns -1 so that
+ * `return ms_error_set(err, ...)` reads naturally. */
+int ms_error_set(ms_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Prefixes the existing message: "<prefix>: <old message>". Returns -1. */
+int ms_error_prefix(ms_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* A byte range that points into memory owned by someone else. */
+typedef struct strref {
+    const char *p;
+    size_t n;
+} strref;
+
+/* Growable byte buffer with a cap, in the spirit of curl's dynbuf.
+ * The buffer owns `data` (free with buf_free). `data` is always
+ * NUL-terminated after a successful append so it can be used as a C string. */
+typedef struct buf {
+    char *data;
+    size_t len;
+    size_t cap;     /* allocated bytes */
+    size_t limit;   /* maximum len; 0 means the default (1 GiB) */
+} buf;
+
+void buf_init(buf *b, size_t limit);
+void buf_free(buf *b);
+void buf_reset(buf *b); /* len = 0, memory kept */
+/* Each returns 0, or -1 when the allocation fails or the cap would be
+ * exceeded (b is unchanged then). */
+int buf_append(buf *b, const void *p, size_t n);
+int buf_putc(buf *b, char c);
+int buf_puts(buf *b, const char *s);
+int buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Logging to stderr, one line per event, with UTC timestamp and level.
+ * Only the top level (job, CLI) logs. */
+typedef enum { MS_LOG_DEBUG, MS_LOG_INFO, MS_LOG_WARN, MS_LOG_ERROR } ms_log_level;
+void ms_log_set_level(ms_log_level min_level);
+void ms_log(ms_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Duplicates n bytes into a new NUL-terminated heap string (caller frees).
+ * Returns NULL on allocation failure. */
+char *ms_strndup(const char *p, size_t n);
+
+#define MS_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

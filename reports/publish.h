@@ -1,0 +1,68 @@
+/*
+ * publish.h - atomic publication of one export partition (exports.md
+ * "Export layout").
+ *
+ *   <export_dir>/<report>/dt=<YYYY-MM-DD>/<report>.csv
+ *   <export_dir>/<report>/dt=<YYYY-MM-DD>/manifest.json
+ *   <export_dir>/<report>/dt=<YYYY-MM-DD>/_SUCCESS
+ *
+ * How a partition is replaced so that no reader ever sees a CSV without its
+ * matching manifest:
+ *  1. If the partition exists and its CSV has exactly the new bytes (compared
+ *     by SHA-256 with the manifest, and by reading the CSV), nothing is done:
+ *     same bytes, same mtime. Returns PUBLISH_UNCHANGED.
+ *  2. A staging directory "<report>/.dt=<date>.tmp-<pid>" is made next to the
+ *     partition; in it the CSV is written to a temporary name, fsynced and
+ *     renamed, then manifest.json the same way, then _SUCCESS; the staging
+ *     directory is fsynced.
+ *  3. The staging directory replaces the partition in one step: rename(2)
+ *     when there is no partition yet, renameat2(RENAME_EXCHANGE) when there
+ *     is (then the old copy, now at the staging name, is removed); the report
+ *     directory is fsynced. Where the file system cannot exchange, the files
+ *     are renamed one by one into the partition in the order CSV, manifest,
+ *     _SUCCESS after removing _SUCCESS first (the spec's order).
+ *  4. Stale staging directories from a killed run are removed by
+ *     publish_cleanup_staging.
+ *
+ * A partition whose new content has zero data rows is only written when the
+ * partition already exists (then with the header only); otherwise nothing is
+ * created and PUBLISH_UNCHANGED is returned.
+ */
+#ifndef MOONSTAT_PUBLISH_H
+#define MOONSTAT_PUBLISH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+
+typedef struct publish_meta {
+    const char *report;             /* "daily_kpi" */
+    const char *partition;          /* "2026-11-07" */
+    const char *run_id;             /* opaque, written to the manifest */
+    const char *reporting_currency; /* "USD" */
+    int schema_version;
+} publish_meta;
+
+typedef enum publish_result { PUBLISH_UNCHANGED = 0, PUBLISH_WRITTEN = 1 } publish_result;
+
+/* Publishes `csv` (len bytes, `rows` data rows not counting the header).
+ * Returns PUBLISH_UNCHANGED / PUBLISH_WRITTEN, or -1 with err set. */
+int publish_partition(const char *export_dir, const publish_meta *meta, const char *csv,
+                      size_t len, uint64_t rows, ms_error *err);
+
+/* Removes leftover "<report>/.dt=*.tmp-*" staging directories under
+ * export_dir (from a run that was killed). Returns 0 or -1. */
+int publish_cleanup_staging(const char *export_dir, ms_error *err);
+
+/* SHA-256 of a buffer as 64 lower-case hex digits + NUL (OpenSSL EVP). */
+int sha256_hex(const void *data, size_t len, char out[65], ms_error *err);
+
+/* mkdir -p. Returns 0 or -1 (err set). */
+int mkdir_p(const char *path, ms_error *err);
+
+/* Writes data to path atomically: temporary file in the same directory,
+ * write, fsync, rename, fsync the directory. Returns 0 or -1. */
+int write_file_atomic(const char *path, const void *data, size_t len, ms_error *err);
+
+#endif
