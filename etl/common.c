@@ -24,14 +24,21 @@ int ms_error_set(ms_error *err, const char *fmt, ...)
 int ms_error_prefix(ms_error *err, const char *fmt, ...)
 {
     if (err) {
-        char prefix[MS_ERROR_MAX];
-        char old[MS_ERROR_MAX];
+        char joined[MS_ERROR_MAX];
+        size_t used;
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(prefix, sizeof prefix, fmt, ap);
+        vsnprintf(joined, sizeof joined, fmt, ap);
         va_end(ap);
-        memcpy(old, err->msg, sizeof old);
-        snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+        used = strlen(joined);
+        if (used + 2 < sizeof joined) {
+            /* Copy as much of the old message as fits; truncation is fine. */
+            joined[used++] = ':';
+            joined[used++] = ' ';
+            joined[used] = '\0';
+            strncat(joined, err->msg, sizeof joined - used - 1);
+        }
+        memcpy(err->msg, joined, sizeof err->msg);
     }
     return -1;
 }
