@@ -36,7 +36,12 @@ int ms_error_prefix(ms_error *err, const char *fmt, ...)
             joined[used++] = ':';
             joined[used++] = ' ';
             joined[used] = '\0';
-            strncat(joined, err->msg, sizeof joined - used - 1);
+            size_t room = sizeof joined - used - 1;
+            size_t n = strnlen(err->msg, sizeof err->msg);
+            if (n > room)
+                n = room;
+            memcpy(joined + used, err->msg, n);
+            joined[used + n] = '\0';
         }
         memcpy(err->msg, joined, sizeof err->msg);
     }
