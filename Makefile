@@ -45,7 +45,7 @@ LIBS        = $(PKG_LIBS) -lcsv -lpthread -lm
 
 MAIN_SRC := etl/moonstat.c
 LIB_SRC  := $(filter-out $(MAIN_SRC),$(wildcard etl/*.c reports/*.c))
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/schemas_embedded.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC := $(wildcard tests/gen/*.c)
@@ -57,6 +57,13 @@ all: $(BIN)/moonstat $(TOOL_BIN) $(UNIT_BIN)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/schemas_embedded.c: schemas/embed.sh $(wildcard schemas/*/*.sql)
+	@mkdir -p $(dir $@)
+	sh schemas/embed.sh > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/schemas_embedded.o: $(BUILD)/schemas_embedded.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/libmoonstat.a: $(LIB_OBJ)

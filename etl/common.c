@@ -163,3 +163,14 @@ char *ms_strndup(const char *p, size_t n)
     s[n] = '\0';
     return s;
 }
+
+void ms_utc_now(char out[21])
+{
+    struct timespec now;
+    struct tm tm;
+    if (clock_gettime(CLOCK_REALTIME, &now) != 0 || !gmtime_r(&now.tv_sec, &tm)) {
+        snprintf(out, 21, "1970-01-01T00:00:00Z");
+        return;
+    }
+    strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}

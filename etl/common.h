@@ -69,6 +69,9 @@ void ms_log(ms_log_level level, const char *fmt, ...) __attribute__((format(prin
  * Returns NULL on allocation failure. */
 char *ms_strndup(const char *p, size_t n);
 
+/* The current time as "YYYY-MM-DDTHH:MM:SSZ" (UTC). */
+void ms_utc_now(char out[21]);
+
 #define MS_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

@@ -11,7 +11,9 @@
  * resolved against the directory of the configuration file (keys marked as
  * paths; URLs and URIs are left alone). An unknown section or key, a repeated
  * key, a missing required key or a bad value is an error naming the file,
- * line and key (the CLI maps it to exit 2).
+ * line and key (the CLI maps it to exit 2). Repeated sections ([moonstat],
+ * [source], a game id or a channel name) are errors too; an empty value for an
+ * optional key means its default. Lines are at most 4096 bytes.
  */
 #ifndef MOONSTAT_CONFIG_H
 #define MOONSTAT_CONFIG_H
@@ -32,8 +34,9 @@ typedef struct config_channel {
     char *name;        /* google_play, app_store, mycard, ... */
     char *statements;  /* directory (resolved) or URL template */
     char *timezone;    /* default per channel: google_play/app_store UTC, mycard Asia/Taipei, else UTC */
-    char *fee_rate;    /* decimal text as written, e.g. "0.15" (default "0") */
-    char *token_env;   /* optional: environment variable holding a bearer token */
+    char *fee_rate;    /* [0-9]+(\.[0-9]+)? as written, e.g. "0.15" (default "0") */
+    char *token_env;   /* optional: name of an environment variable ([A-Za-z_][A-Za-z0-9_]*)
+                          holding a bearer token; NULL when absent */
 } config_channel;
 
 typedef struct config {
@@ -48,9 +51,9 @@ typedef struct config {
     char *reporting_currency; /* required, upper-case ISO 4217 code */
     char *fx_rates;           /* required: directory (path) or URL template with {date} */
     double max_reject_rate;   /* required, 0..1 */
-    char *max_reject_rate_text;
+    char *max_reject_rate_text; /* as written, a plain decimal [0-9]+(\.[0-9]+)? */
     int threads;              /* optional, default 0 = number of CPUs */
-    /* [source] (optional) */
+    /* [source] (optional; when present, mysql is required) */
     char *source_mysql;       /* mysql://user@host:port/db, NULL when absent */
     char *source_password_file; /* path, NULL when absent */
     /* [game <id>] */

@@ -8,8 +8,26 @@
  * can be replaced by a faster scanner without touching any caller.
  *
  * Ownership: the parser owns every string an sdk_event points to; they stay
- * valid until the next event_parser_parse call on the same parser. A parser
- * is not thread-safe; use one per thread.
+ * valid until the next event_parser_parse call on the same parser (or
+ * event_parser_free). Strings are decoded JSON: valid UTF-8, may contain NUL
+ * (use the length). A parser is not thread-safe; use one per thread.
+ *
+ * Decisions where inputs.md is silent:
+ *  - Check 2 validates the raw bytes of the whole line, including fields that
+ *    are otherwise ignored (strict: no overlong forms, surrogates, > U+10FFFF).
+ *  - Check 3 is jansson's parser: a number it cannot represent (an integer
+ *    beyond int64, a real that overflows a double) is invalid_json; of
+ *    duplicate keys the last one wins.
+ *  - `ts` must lie within the years 0000-9999 UTC in both forms (bad_ts
+ *    otherwise); an integer `ts` is used as epoch milliseconds as is.
+ *  - Check 11 applies to every field of the table wherever it appears (a
+ *    `sandbox` or `order_id` of the wrong type on a login is wrong_type);
+ *    checks 12-14 apply to payments only. A field that is JSON null is
+ *    absent. `event`, `platform`, `country`, `status`, `currency` and
+ *    `pay_channel` have no length bound at check 11; `login_type` is 0-32
+ *    characters.
+ *  - A JSON real `amount` is judged on the shortest decimal text that reads
+ *    back as the same double (what the sender most likely wrote).
  */
 #ifndef MOONSTAT_EVENT_PARSER_H
 #define MOONSTAT_EVENT_PARSER_H

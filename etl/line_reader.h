@@ -8,18 +8,22 @@
  *  - lines numbered from 1, physical lines of the (decompressed) content,
  *    empty lines included (the caller skips them but they keep numbering);
  *  - the terminator removed: "\n", and one "\r" before it (CRLF) removed too;
- *    the last line needs no terminator;
+ *    the last line needs no terminator (and, having none, keeps a final
+ *    "\r"); a final "\n" does not start an extra empty line; an empty file
+ *    has no lines;
  *  - a UTF-8 BOM (EF BB BF) at the very start of the content removed;
  *  - lines longer than LINE_READER_MAX_LINE bytes (without terminator) are
  *    reported with too_long = 1, `len` = the true length, and only the first
  *    LINE_READER_KEEP bytes kept in `data` (memory stays bounded; the rest of
  *    the line is skipped);
  *  - gzip: multi-member files (concatenated streams) are read in full; a file
- *    that ends inside a stream (truncated) or holds a corrupt stream is an
- *    error, reported by line_reader_next returning -1 after the lines read so
- *    far (the caller must then discard the whole file); the decompressed size
- *    is bounded by LINE_READER_MAX_RATIO x the compressed size plus 1 MiB
- *    (a "gzip bomb" is an error too);
+ *    that ends inside a stream (truncated; an empty .gz file counts as one),
+ *    holds a corrupt stream, or has any bytes after the last member that do
+ *    not form a complete member (padding included) is an error, reported
+ *    by line_reader_next returning -1 after the lines read so far (the
+ *    caller must then discard the whole file); the decompressed size
+ *    is bounded by LINE_READER_MAX_RATIO x the compressed size (the file's
+ *    size when opened) plus 1 MiB (a "gzip bomb" is an error too);
  *  - a checksum of the raw bytes on disk (CRC-32 and Adler-32 of zlib, packed
  *    into 64 bits) and the raw size, available once the file was read to the
  *    end: it identifies the file's content.
@@ -53,8 +57,8 @@ typedef struct line_source {
     const char *name;                                   /* "file", "gzip" */
     /* Opens the file; returns an opaque state or NULL with err set. */
     void *(*open)(const char *path, ms_error *err);
-    /* Reads up to cap decompressed bytes into dst. Returns the count, 0 at a
-     * clean end of content, -1 on error (err set: truncated, corrupt,
+    /* Reads up to cap (> 0) decompressed bytes into dst. Returns the count,
+     * 0 at a clean end of content, -1 on error (err set: truncated, corrupt,
      * ratio exceeded, I/O). */
     long (*read)(void *state, char *dst, size_t cap, ms_error *err);
     /* Raw bytes consumed from disk so far and their checksum. */
@@ -73,7 +77,9 @@ const line_source *line_source_for_path(const char *path);
 line_reader *line_reader_open(const line_source *src, const char *path, ms_error *err);
 
 /* Next line: returns 1 and fills *out, 0 at the end of the file, -1 on error
- * (err set, prefixed with nothing: the caller adds the path). */
+ * (err set, prefixed with nothing: the caller adds the path). Both ends are
+ * sticky: after 0 it keeps returning 0, after -1 it keeps returning -1 with
+ * the same message. */
 int line_reader_next(line_reader *r, line *out, ms_error *err);
 
 /* Raw size and checksum of what was read from disk. Only meaningful after

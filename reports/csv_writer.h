@@ -7,8 +7,12 @@
  * or '\n'. NULL is the empty field. Text fields that start with '=', '+',
  * '-', '@', a tab or a carriage return get a leading apostrophe (spreadsheet
  * formula injection) before quoting; numeric fields are never altered.
+ * The apostrophe goes inside the quotes: +1, "x" is written "'+1, ""x""".
+ * An empty string is the empty field, like NULL.
  *
- * The writer appends to a caller-owned buf.
+ * The writer appends to a caller-owned buf. After the first failed append
+ * (allocation or the buf's cap) nothing more is appended and csv_status
+ * returns -1; the buf then holds a truncated document to be discarded.
  */
 #ifndef MOONSTAT_CSV_WRITER_H
 #define MOONSTAT_CSV_WRITER_H
@@ -37,7 +41,8 @@ void csv_int(csv_writer *w, int64_t v);
 void csv_null(csv_writer *w);
 void csv_end_row(csv_writer *w);
 
-/* Writes a header row from a comma-separated column list. */
+/* Writes a header row from a comma-separated column list (names verbatim,
+ * never prefixed) and ends the row (the header counts in `rows`). */
 void csv_header(csv_writer *w, const char *columns);
 
 /* 0 when every append succeeded, -1 otherwise. */

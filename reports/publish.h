@@ -10,7 +10,12 @@
  * matching manifest:
  *  1. If the partition exists and its CSV has exactly the new bytes (compared
  *     by SHA-256 with the manifest, and by reading the CSV), nothing is done:
- *     same bytes, same mtime. Returns PUBLISH_UNCHANGED.
+ *     same bytes, same mtime. Returns PUBLISH_UNCHANGED. This needs a
+ *     manifest.json that parses and agrees on every field but run_id and
+ *     written_at (report, partition, file, rows, bytes, sha256,
+ *     reporting_currency, schema_version), a _SUCCESS file, and a CSV equal
+ *     byte for byte; anything else (a CSV touched behind the manifest's back,
+ *     a missing _SUCCESS, a corrupt manifest) is rewritten.
  *  2. A staging directory "<report>/.dt=<date>.tmp-<pid>" is made next to the
  *     partition; in it the CSV is written to a temporary name, fsynced and
  *     renamed, then manifest.json the same way, then _SUCCESS; the staging
@@ -27,6 +32,15 @@
  * A partition whose new content has zero data rows is only written when the
  * partition already exists (then with the header only); otherwise nothing is
  * created and PUBLISH_UNCHANGED is returned.
+ *
+ * The manifest is a JSON object with 2-space indent and a trailing newline,
+ * keys in this order: report, partition, file ("<report>.csv"), rows, bytes,
+ * sha256, run_id, written_at (RFC 3339 UTC, seconds: "2026-11-26T03:00:12Z"),
+ * reporting_currency, schema_version.
+ *
+ * Nothing here prints. Paths are built from export_dir, so report must be
+ * [A-Za-z0-9_-]{1,64} and partition YYYY-MM-DD; anything else is an error.
+ * Not thread-safe for the same partition (one staging name per process).
  */
 #ifndef MOONSTAT_PUBLISH_H
 #define MOONSTAT_PUBLISH_H
@@ -47,22 +61,30 @@ typedef struct publish_meta {
 typedef enum publish_result { PUBLISH_UNCHANGED = 0, PUBLISH_WRITTEN = 1 } publish_result;
 
 /* Publishes `csv` (len bytes, `rows` data rows not counting the header).
- * Returns PUBLISH_UNCHANGED / PUBLISH_WRITTEN, or -1 with err set. */
+ * Returns PUBLISH_UNCHANGED / PUBLISH_WRITTEN, or -1 with err set. On -1 the
+ * previous partition is intact (or, with the per-file fallback, left without
+ * _SUCCESS) and the staging directory is removed when possible; one case is
+ * reported as -1 after the new partition is in place: removing the old copy
+ * failed (the message says so; publish_cleanup_staging removes it later). */
 int publish_partition(const char *export_dir, const publish_meta *meta, const char *csv,
                       size_t len, uint64_t rows, ms_error *err);
 
 /* Removes leftover "<report>/.dt=*.tmp-*" staging directories under
- * export_dir (from a run that was killed). Returns 0 or -1. */
+ * export_dir (from a run that was killed): their files, then the directory,
+ * then the report directory is fsynced. A missing export_dir is fine.
+ * Call it only while no publish_partition runs. Returns 0 or -1. */
 int publish_cleanup_staging(const char *export_dir, ms_error *err);
 
 /* SHA-256 of a buffer as 64 lower-case hex digits + NUL (OpenSSL EVP). */
 int sha256_hex(const void *data, size_t len, char out[65], ms_error *err);
 
-/* mkdir -p. Returns 0 or -1 (err set). */
+/* mkdir -p (mode 0755 before umask); the parent of each directory created
+ * is fsynced. An existing non-directory is an error. Returns 0 or -1. */
 int mkdir_p(const char *path, ms_error *err);
 
-/* Writes data to path atomically: temporary file in the same directory,
- * write, fsync, rename, fsync the directory. Returns 0 or -1. */
+/* Writes data to path atomically: temporary file ".<name>.tmp-<pid>-<n>" in
+ * the same directory, write, fsync, rename, fsync the directory. On failure
+ * the temporary file is removed. Returns 0 or -1. */
 int write_file_atomic(const char *path, const void *data, size_t len, ms_error *err);
 
 #endif

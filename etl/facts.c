@@ -1,0 +1,348 @@
+/*
+ * facts.c - folding events into facts (see facts.h).
+ */
+#include "facts.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int first_mark_less(const first_mark *a, const first_mark *b)
+{
+    size_t n;
+    int c;
+    if (!a->eid)
+        return 0;
+    if (!b->eid)
+        return 1;
+    if (a->ts != b->ts)
+        return a->ts < b->ts;
+    n = a->eid_len < b->eid_len ? a->eid_len : b->eid_len;
+    c = memcmp(a->eid, b->eid, n);
+    if (c != 0)
+        return c < 0;
+    return a->eid_len < b->eid_len;
+}
+
+void fact_batch_init(fact_batch *b, const tz_zone *const *zones, size_t n_games)
+{
+    memset(b, 0, sizeof *b);
+    b->zones = zones;
+    b->n_games = n_games;
+    keymap_init(&b->devices);
+    keymap_init(&b->accounts);
+    keymap_init(&b->roles);
+    keymap_init(&b->payments);
+    fp_set_init(&b->activity);
+    arena_init(&b->strings);
+}
+
+void fact_batch_free(fact_batch *b)
+{
+    keymap_free(&b->devices);
+    keymap_free(&b->accounts);
+    keymap_free(&b->roles);
+    keymap_free(&b->payments);
+    fp_set_free(&b->activity);
+    arena_free(&b->strings);
+    free(b->device);
+    free(b->account);
+    free(b->role);
+    free(b->payment);
+    memset(b, 0, sizeof *b);
+}
+
+/* Makes room for record `id` in a zero-initialised array of `size`-byte records. */
+static int ensure_slot(void **arr, size_t *cap, size_t id, size_t size)
+{
+    size_t ncap;
+    char *p;
+    if (id < *cap)
+        return 0;
+    ncap = *cap ? *cap : 1024;
+    while (ncap <= id)
+        ncap *= 2;
+    p = realloc(*arr, ncap * size);
+    if (!p)
+        return -1;
+    memset(p + *cap * size, 0, (ncap - *cap) * size);
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+/* Copies a string into the batch arena (NULL stays NULL). */
+static int dup_str(fact_batch *b, const char *p, size_t n, const char **out)
+{
+    if (!p) {
+        *out = NULL;
+        return 0;
+    }
+    *out = arena_strndup(&b->strings, p, n);
+    return *out ? 0 : -1;
+}
+
+/* Replaces *dst by the mark (ts, eid) when that is earlier; returns 1 when it
+ * replaced, 0 when not, -1 on allocation failure. */
+static int take_if_earlier(fact_batch *b, first_mark *dst, int64_t ts, const char *eid,
+                           size_t eid_len)
+{
+    first_mark cand = {ts, eid, (uint32_t)eid_len};
+    if (!first_mark_less(&cand, dst))
+        return 0;
+    if (dup_str(b, eid, eid_len, &dst->eid) != 0)
+        return -1;
+    dst->ts = ts;
+    dst->eid_len = (uint32_t)eid_len;
+    return 1;
+}
+
+static int64_t put_key(keymap *m, uint32_t game, const char *p, size_t n)
+{
+    int is_new;
+    return keymap_put(m, game, p, n, &is_new);
+}
+
+/* The account record of (game, account_id), created empty if needed. */
+static account_fact *account_slot(fact_batch *b, uint32_t game, const char *id, size_t n,
+                                  int64_t *out_id)
+{
+    int64_t aid = put_key(&b->accounts, game, id, n);
+    if (aid < 0 || ensure_slot((void **)&b->account, &b->account_cap, (size_t)aid,
+                               sizeof *b->account) != 0)
+        return NULL;
+    if (out_id)
+        *out_id = aid;
+    return &b->account[aid];
+}
+
+static int add_activity(fact_batch *b, int64_t aid, int32_t day)
+{
+    uint64_t key = ((uint64_t)(aid + 1) << 32) | (uint32_t)day;
+    return fp_set_add(&b->activity, key, 0, 0, NULL) < 0 ? -1 : 0;
+}
+
+static int add_device(fact_batch *b, const sdk_event *ev)
+{
+    int64_t id = put_key(&b->devices, (uint32_t)ev->game, ev->device_id.p, ev->device_id.n);
+    device_fact *d;
+    int r;
+    if (id < 0 || ensure_slot((void **)&b->device, &b->device_cap, (size_t)id, sizeof *b->device))
+        return -1;
+    d = &b->device[id];
+    r = take_if_earlier(b, &d->first, ev->ts_ms, ev->event_id.p, ev->event_id.n);
+    if (r > 0) {
+        d->platform = (uint8_t)ev->platform;
+        memcpy(d->country, ev->country, 3);
+    }
+    return r < 0 ? -1 : 0;
+}
+
+/* register, login, role_create: activity, and the earliest marks. */
+static int add_account_event(fact_batch *b, const sdk_event *ev)
+{
+    int64_t aid;
+    account_fact *a = account_slot(b, (uint32_t)ev->game, ev->account_id.p, ev->account_id.n, &aid);
+    int r;
+    if (!a)
+        return -1;
+    if (add_activity(b, aid, tz_local_day(b->zones[ev->game], ev->ts_ms)) != 0)
+        return -1;
+    r = take_if_earlier(b, &a->act, ev->ts_ms, ev->event_id.p, ev->event_id.n);
+    if (r < 0)
+        return -1;
+    if (r > 0) {
+        a->act_platform = (uint8_t)ev->platform;
+        memcpy(a->act_country, ev->country, 3);
+    }
+    if (ev->kind == EV_REGISTER) {
+        r = take_if_earlier(b, &a->reg, ev->ts_ms, ev->event_id.p, ev->event_id.n);
+        if (r < 0)
+            return -1;
+        if (r > 0) {
+            a->reg_platform = (uint8_t)ev->platform;
+            memcpy(a->reg_country, ev->country, 3);
+        }
+    } else if (ev->kind == EV_ROLE_CREATE) {
+        int64_t rid;
+        role_fact *rf;
+        char key[2 * 256 + 1]; /* two ids of at most 64 characters of up to 4 bytes */
+        size_t kn = ev->server_id.n + 1 + ev->role_id.n;
+        if (take_if_earlier(b, &a->role, ev->ts_ms, ev->event_id.p, ev->event_id.n) < 0)
+            return -1;
+        if (kn > sizeof key)
+            return -1; /* the parser bounds both ids; never taken */
+        memcpy(key, ev->server_id.p, ev->server_id.n);
+        key[ev->server_id.n] = '\0';
+        memcpy(key + ev->server_id.n + 1, ev->role_id.p, ev->role_id.n);
+        rid = put_key(&b->roles, (uint32_t)ev->game, key, kn);
+        if (rid < 0 || ensure_slot((void **)&b->role, &b->role_cap, (size_t)rid, sizeof *b->role))
+            return -1;
+        rf = &b->role[rid];
+        r = take_if_earlier(b, &rf->first, ev->ts_ms, ev->event_id.p, ev->event_id.n);
+        if (r < 0)
+            return -1;
+        if (r > 0) {
+            if (dup_str(b, ev->account_id.p, ev->account_id.n, &rf->account_id) != 0)
+                return -1;
+            rf->account_len = (uint32_t)ev->account_id.n;
+        }
+    }
+    return 0;
+}
+
+static int add_payment(fact_batch *b, const sdk_event *ev)
+{
+    char key[256 + 2]; /* order_id: at most 64 characters of up to 4 bytes */
+    int64_t id;
+    payment_fact *p;
+    int r;
+
+    if (ev->order_id.n > 256)
+        return -1; /* the parser bounds order_id; never taken */
+    memcpy(key, ev->order_id.p, ev->order_id.n);
+    key[ev->order_id.n] = '\0';
+    key[ev->order_id.n + 1] = ev->status == PAY_PAID ? 'p' : 'r';
+    id = put_key(&b->payments, (uint32_t)ev->game, key, ev->order_id.n + 2);
+    if (id < 0 ||
+        ensure_slot((void **)&b->payment, &b->payment_cap, (size_t)id, sizeof *b->payment))
+        return -1;
+    p = &b->payment[id];
+    r = take_if_earlier(b, &p->first, ev->ts_ms, ev->event_id.p, ev->event_id.n);
+    if (r <= 0)
+        return r;
+    p->status = (uint8_t)ev->status;
+    p->sandbox = (uint8_t)ev->sandbox;
+    p->platform = (uint8_t)ev->platform;
+    memcpy(p->country, ev->country, 3);
+    memcpy(p->currency, ev->currency, 4);
+    p->currency_minor = (int8_t)ev->currency_minor;
+    p->amount_minor = ev->amount_minor;
+    if (dup_str(b, ev->account_id.p, ev->account_id.n, &p->account_id) ||
+        dup_str(b, ev->pay_channel.p, ev->pay_channel.n, &p->pay_channel) ||
+        dup_str(b, ev->channel_txn_id.p, ev->channel_txn_id.n, &p->channel_txn_id) ||
+        dup_str(b, ev->product_id.p, ev->product_id.n, &p->product_id) ||
+        dup_str(b, ev->server_id.p, ev->server_id.n, &p->server_id) ||
+        dup_str(b, ev->role_id.p, ev->role_id.n, &p->role_id))
+        return -1;
+    return 0;
+}
+
+int fact_batch_add(fact_batch *b, const sdk_event *ev)
+{
+    switch (ev->kind) {
+    case EV_DEVICE_START:
+        return add_device(b, ev);
+    case EV_REGISTER:
+    case EV_LOGIN:
+    case EV_ROLE_CREATE:
+        return add_account_event(b, ev);
+    case EV_PAYMENT:
+        return add_payment(b, ev);
+    default:
+        return 0;
+    }
+}
+
+/* Folding a batch into another replays its facts as if they were events. */
+int fact_batch_absorb(fact_batch *dst, const fact_batch *src)
+{
+    size_t i;
+    for (i = 0; i < src->devices.count; i++) {
+        const keymap_entry *k = keymap_at(&src->devices, (uint32_t)i);
+        const device_fact *s = &src->device[i];
+        int64_t id = put_key(&dst->devices, k->ns, k->key, k->len);
+        device_fact *d;
+        int r;
+        if (id < 0 || ensure_slot((void **)&dst->device, &dst->device_cap, (size_t)id,
+                                  sizeof *dst->device))
+            return -1;
+        d = &dst->device[id];
+        r = take_if_earlier(dst, &d->first, s->first.ts, s->first.eid, s->first.eid_len);
+        if (r < 0)
+            return -1;
+        if (r > 0) {
+            d->platform = s->platform;
+            memcpy(d->country, s->country, 3);
+        }
+    }
+    for (i = 0; i < src->accounts.count; i++) {
+        const keymap_entry *k = keymap_at(&src->accounts, (uint32_t)i);
+        const account_fact *s = &src->account[i];
+        account_fact *a = account_slot(dst, k->ns, k->key, k->len, NULL);
+        int r;
+        if (!a)
+            return -1;
+        r = take_if_earlier(dst, &a->reg, s->reg.ts, s->reg.eid, s->reg.eid_len);
+        if (r < 0)
+            return -1;
+        if (r > 0) {
+            a->reg_platform = s->reg_platform;
+            memcpy(a->reg_country, s->reg_country, 3);
+        }
+        r = take_if_earlier(dst, &a->act, s->act.ts, s->act.eid, s->act.eid_len);
+        if (r < 0)
+            return -1;
+        if (r > 0) {
+            a->act_platform = s->act_platform;
+            memcpy(a->act_country, s->act_country, 3);
+        }
+        if (take_if_earlier(dst, &a->role, s->role.ts, s->role.eid, s->role.eid_len) < 0)
+            return -1;
+    }
+    for (i = 0; i < src->activity.n_slots; i++) {
+        uint64_t key = src->activity.lo[i];
+        const keymap_entry *k;
+        int64_t aid;
+        if (!key)
+            continue;
+        k = keymap_at(&src->accounts, activity_account(key));
+        if (!account_slot(dst, k->ns, k->key, k->len, &aid) ||
+            add_activity(dst, aid, activity_day(key)) != 0)
+            return -1;
+    }
+    for (i = 0; i < src->roles.count; i++) {
+        const keymap_entry *k = keymap_at(&src->roles, (uint32_t)i);
+        const role_fact *s = &src->role[i];
+        int64_t id = put_key(&dst->roles, k->ns, k->key, k->len);
+        role_fact *d;
+        int r;
+        if (id < 0 || ensure_slot((void **)&dst->role, &dst->role_cap, (size_t)id, sizeof *dst->role))
+            return -1;
+        d = &dst->role[id];
+        r = take_if_earlier(dst, &d->first, s->first.ts, s->first.eid, s->first.eid_len);
+        if (r < 0)
+            return -1;
+        if (r > 0) {
+            if (dup_str(dst, s->account_id, s->account_len, &d->account_id) != 0)
+                return -1;
+            d->account_len = s->account_len;
+        }
+    }
+    for (i = 0; i < src->payments.count; i++) {
+        const keymap_entry *k = keymap_at(&src->payments, (uint32_t)i);
+        const payment_fact *s = &src->payment[i];
+        int64_t id = put_key(&dst->payments, k->ns, k->key, k->len);
+        payment_fact *d;
+        int r;
+        if (id < 0 || ensure_slot((void **)&dst->payment, &dst->payment_cap, (size_t)id,
+                                  sizeof *dst->payment))
+            return -1;
+        d = &dst->payment[id];
+        r = take_if_earlier(dst, &d->first, s->first.ts, s->first.eid, s->first.eid_len);
+        if (r < 0)
+            return -1;
+        if (r > 0) {
+            first_mark keep = d->first;
+            *d = *s;
+            d->first = keep;
+            if (dup_str(dst, s->account_id, strlen(s->account_id), &d->account_id) ||
+                dup_str(dst, s->pay_channel, s->pay_channel ? strlen(s->pay_channel) : 0, &d->pay_channel) ||
+                dup_str(dst, s->channel_txn_id, s->channel_txn_id ? strlen(s->channel_txn_id) : 0, &d->channel_txn_id) ||
+                dup_str(dst, s->product_id, s->product_id ? strlen(s->product_id) : 0, &d->product_id) ||
+                dup_str(dst, s->server_id, s->server_id ? strlen(s->server_id) : 0, &d->server_id) ||
+                dup_str(dst, s->role_id, s->role_id ? strlen(s->role_id) : 0, &d->role_id))
+                return -1;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,79 @@
+/*
+ * ingest.h - picking up the input files of a run (inputs.md section 1).
+ *
+ * Scans input_dir recursively for *.jsonl and *.jsonl.gz (hidden files and
+ * directories, and every other name, are ignored), in byte order of the
+ * relative path, skips the files already ingested with the same size and
+ * content checksum, and reads the others line by line through the event
+ * parser into one fact batch for the run. Each file is read into a batch of
+ * its own first and folded into the run's only when it was read to the end,
+ * so a truncated or corrupt gzip file contributes nothing (it is counted as
+ * corrupt_file, named in the result, and tried again by the next run).
+ * Rejected lines go to "<quarantine_dir>/<relative path>.rejected.tsv"
+ * (source file, line number, reason, the line verbatim up to 64 KiB,
+ * tab-separated), written atomically per source file.
+ *
+ * Ownership: ingest_result owns everything in it; free with
+ * ingest_result_free.
+ */
+#ifndef MOONSTAT_INGEST_H
+#define MOONSTAT_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "event_parser.h"
+#include "facts.h"
+#include "warehouse.h"
+
+/* Counters of data_quality (metrics.md) for one game of one run. */
+typedef struct dq_counts {
+    uint64_t lines_read;
+    uint64_t events_accepted;
+    uint64_t duplicates;
+    uint64_t unknown_event;
+    uint64_t rejected[REJ_COUNT];
+    uint64_t corrupt_file;
+    uint64_t implicit_registrations;
+    uint64_t refund_without_payment;
+    uint64_t sandbox_payments;
+    uint64_t fx_substitutions;
+} dq_counts;
+
+typedef struct ingested_file {
+    char *relpath;
+    uint64_t size;
+    uint64_t checksum;
+    uint64_t lines;       /* physical lines */
+} ingested_file;
+
+typedef struct rejected_line {
+    uint32_t file;        /* index into ingest_result.files */
+    uint64_t line;
+    uint8_t reason;       /* reject_reason */
+    int32_t game;         /* -1: _unknown */
+} rejected_line;
+
+typedef struct ingest_result {
+    fact_batch facts;
+    dq_counts *dq;               /* n_games + 1 entries; the last is "_unknown" */
+    size_t n_games;
+    ingested_file *files;        /* ingested by this run */
+    size_t n_files, cap_files;
+    rejected_line *rejects;
+    size_t n_rejects, cap_rejects;
+    char **corrupt;              /* relative paths of files not ingested */
+    size_t n_corrupt;
+    uint64_t lines_read;         /* all games */
+    uint64_t rejected;           /* all games */
+} ingest_result;
+
+/* Reads every new or changed input file. zones: the games' zones by index.
+ * A file that cannot be read because it is corrupt is not an error here (see
+ * above); an I/O error on the input tree or the quarantine is (-1, err). */
+int ingest_run(const config *cfg, warehouse *wh, const tz_zone *const *zones,
+               ingest_result *out, ms_error *err);
+void ingest_result_free(ingest_result *r);
+
+#endif

@@ -1,0 +1,535 @@
+/*
+ * job.c - run, backfill and status (see job.h).
+ */
+#include "job.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daily_kpi.h"
+#include "export.h"
+#include "fx_rates.h"
+#include "ingest.h"
+#include "merge.h"
+#include "publish.h"
+#include "timefmt.h"
+#include "tz.h"
+#include "warehouse.h"
+
+typedef struct job {
+    const config *cfg;
+    const job_options *opt;
+    tz_zone **zones;
+    warehouse *wh;
+    fx_table *fx;
+    char run_id[64];
+    char run_date[11];          /* data_quality partition */
+    int32_t *game_date;         /* per game: the last day to compute */
+    int exit_code;
+    char failure[MS_ERROR_MAX]; /* the one line recorded for a failed run */
+    ms_error err;
+} job;
+
+static void job_fail(job *j, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Records the first failure: its exit code and message. Later failures are
+ * logged by the caller but do not replace the first. */
+static void job_fail(job *j, int code, const char *fmt, ...)
+{
+    va_list ap;
+    char msg[MS_ERROR_MAX];
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    ms_log(MS_LOG_ERROR, "%s", msg);
+    if (j->exit_code == EXIT_OK || (j->exit_code == EXIT_GATE && code == EXIT_FAILURE_RUN)) {
+        j->exit_code = code;
+        snprintf(j->failure, sizeof j->failure, "%s", msg);
+    }
+}
+
+/* ---- data quality ----------------------------------------------------------- */
+
+static int dq_add(warehouse *wh, const char *run_date, const char *game, const char *item,
+                  uint64_t count, int *touched, ms_error *err)
+{
+    char n[24];
+    const char *params[4] = {run_date, game, item, n};
+    if (count == 0)
+        return 0; /* a count of 0 is not written */
+    snprintf(n, sizeof n, "%" PRIu64, count);
+    *touched = 1;
+    return wh_query(wh,
+                    "INSERT INTO data_quality (run_date, game_id, item, count) VALUES ($1, $2, $3, $4) "
+                    "ON CONFLICT (run_date, game_id, item) DO UPDATE SET "
+                    "count = data_quality.count + excluded.count",
+                    "ttti", params, NULL, NULL, err) < 0
+               ? -1
+               : 0;
+}
+
+static int dq_store(job *j, const dq_counts *dq, int *touched)
+{
+    size_t g, r;
+    for (g = 0; g <= j->cfg->n_games; g++) {
+        const dq_counts *c = &dq[g];
+        const char *game = g < j->cfg->n_games ? j->cfg->games[g].id : "_unknown";
+        struct {
+            const char *item;
+            uint64_t n;
+        } items[] = {
+            {"lines_read", c->lines_read},
+            {"events_accepted", c->events_accepted},
+            {"duplicates", c->duplicates},
+            {"unknown_event", c->unknown_event},
+            {"corrupt_file", c->corrupt_file},
+            {"implicit_registrations", c->implicit_registrations},
+            {"refund_without_payment", c->refund_without_payment},
+            {"sandbox_payments", c->sandbox_payments},
+            {"fx_substitutions", c->fx_substitutions},
+        };
+        for (r = 0; r < MS_ARRAY_LEN(items); r++)
+            if (dq_add(j->wh, j->run_date, game, items[r].item, items[r].n, touched, &j->err) != 0)
+                return -1;
+        for (r = 0; r < REJ_COUNT; r++) {
+            char item[64];
+            snprintf(item, sizeof item, "rejected:%s", reject_reason_name((reject_reason)r));
+            if (dq_add(j->wh, j->run_date, game, item, c->rejected[r], touched, &j->err) != 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- stage 1: ingest and merge ----------------------------------------------- */
+
+static int store_files(job *j, const ingest_result *res)
+{
+    size_t i;
+    char now[21];
+    ms_utc_now(now);
+    for (i = 0; i < res->n_files; i++) {
+        const ingested_file *f = &res->files[i];
+        char size[24], sum[24], lines[24];
+        const char *params[6] = {f->relpath, size, sum, lines, j->run_id, now};
+        const char *del[1] = {f->relpath};
+        snprintf(size, sizeof size, "%" PRIu64, f->size);
+        snprintf(sum, sizeof sum, "%016" PRIx64, f->checksum);
+        snprintf(lines, sizeof lines, "%" PRIu64, f->lines);
+        if (wh_query(j->wh, "DELETE FROM quarantine WHERE file = $1", "t", del, NULL, NULL,
+                     &j->err) < 0 ||
+            wh_query(j->wh,
+                     "INSERT INTO ingested_files (path, size, checksum, lines, run_id, ingested_at) "
+                     "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (path) DO UPDATE SET "
+                     "size = excluded.size, checksum = excluded.checksum, lines = excluded.lines, "
+                     "run_id = excluded.run_id, ingested_at = excluded.ingested_at",
+                     "tititt", params, NULL, NULL, &j->err) < 0)
+            return -1;
+    }
+    for (i = 0; i < res->n_rejects; i++) {
+        const rejected_line *r = &res->rejects[i];
+        char line[24];
+        const char *params[5];
+        snprintf(line, sizeof line, "%" PRIu64, r->line);
+        params[0] = res->files[r->file].relpath;
+        params[1] = line;
+        params[2] = reject_reason_name((reject_reason)r->reason);
+        params[3] = r->game >= 0 ? j->cfg->games[r->game].id : "_unknown";
+        params[4] = j->run_id;
+        if (wh_query(j->wh,
+                     "INSERT INTO quarantine (file, line, reason, game_id, run_id) VALUES "
+                     "($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                     "titt" "t", params, NULL, NULL, &j->err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int stage_ingest(job *j)
+{
+    ingest_result res;
+    int touched = 0, rc = -1;
+    size_t i;
+
+    if (ingest_run(j->cfg, j->wh, (const tz_zone *const *)j->zones, &res, &j->err) != 0) {
+        job_fail(j, EXIT_FAILURE_RUN, "ingest failed: %s; fix the input tree and run again",
+                 j->err.msg);
+        ingest_result_free(&res);
+        return -1;
+    }
+    for (i = 0; i < res.n_corrupt; i++)
+        job_fail(j, EXIT_FAILURE_RUN,
+                 "corrupt input file %s; not ingested, retried by the next run: replace it with "
+                 "a complete copy",
+                 res.corrupt[i]);
+    ms_log(MS_LOG_INFO, "ingested %zu files: %" PRIu64 " lines, %" PRIu64 " rejected", res.n_files,
+           res.lines_read, res.rejected);
+    if (res.lines_read > 0 &&
+        (double)res.rejected > j->cfg->max_reject_rate * (double)res.lines_read) {
+        job_fail(j, EXIT_GATE,
+                 "reject rate %.4f%% (%" PRIu64 " of %" PRIu64 " lines) is above max_reject_rate "
+                 "%s: nothing was ingested; see the quarantine files, fix or remove the bad "
+                 "input, or raise max_reject_rate",
+                 100.0 * (double)res.rejected / (double)res.lines_read, res.rejected,
+                 res.lines_read, j->cfg->max_reject_rate_text);
+        ingest_result_free(&res);
+        return -1;
+    }
+    if (wh_begin(j->wh, &j->err) != 0)
+        goto fail;
+    if (merge_facts(j->wh, j->cfg, (const tz_zone *const *)j->zones, &res.facts, res.dq,
+                    &j->err) != 0 ||
+        store_files(j, &res) != 0 || dq_store(j, res.dq, &touched) != 0 ||
+        (touched && export_mark_pending(j->wh, "data_quality", j->run_date, &j->err) != 0)) {
+        wh_rollback(j->wh);
+        goto fail;
+    }
+    if (wh_commit(j->wh, &j->err) != 0)
+        goto fail;
+    rc = 0;
+    goto out;
+fail:
+    job_fail(j, EXIT_FAILURE_RUN, "storing the facts failed: %s; nothing of this run was kept, "
+             "run again", j->err.msg);
+out:
+    ingest_result_free(&res);
+    return rc;
+}
+
+/* ---- stage 2: recompute dirty days ---------------------------------------------- */
+
+typedef struct day_list {
+    int32_t *days;
+    size_t n, cap;
+} day_list;
+
+static int collect_day(void *ctx, int ncols, const char *const *v)
+{
+    day_list *l = ctx;
+    (void)ncols;
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 64;
+        int32_t *p = realloc(l->days, ncap * sizeof *p);
+        if (!p)
+            return -1;
+        l->days = p;
+        l->cap = ncap;
+    }
+    l->days[l->n++] = (int32_t)strtol(v[0], NULL, 10);
+    return 0;
+}
+
+static int compute_game(job *j, size_t g, size_t *computed, dq_counts *dq)
+{
+    const char *game = j->cfg->games[g].id;
+    char limit[24];
+    const char *params[2] = {game, limit};
+    day_list days = {NULL, 0, 0};
+    size_t i;
+    int rc = -1;
+
+    snprintf(limit, sizeof limit, "%" PRId32, j->game_date[g]);
+    if (j->opt->kind == JOB_BACKFILL) {
+        int32_t d;
+        for (d = j->opt->from; d <= j->opt->date; d++) {
+            char day[24];
+            const char *ins[2] = {game, day};
+            snprintf(day, sizeof day, "%" PRId32, d);
+            if (wh_query(j->wh, "INSERT INTO dirty_days (game_id, day) VALUES ($1, $2) "
+                                "ON CONFLICT DO NOTHING",
+                         "ti", ins, NULL, NULL, &j->err) < 0)
+                goto out;
+        }
+    }
+    if (wh_query(j->wh, "SELECT day FROM dirty_days WHERE game_id = $1 AND day <= $2 ORDER BY day",
+                 "ti", params, collect_day, &days, &j->err) < 0)
+        goto out;
+    for (i = 0; i < days.n; i++) {
+        day_status st;
+        char date[11], day[24];
+        const char *del[2] = {game, day};
+        day_format(days.days[i], date);
+        if (daily_kpi_compute(j->wh, game, days.days[i], j->fx, j->cfg->reporting_currency, &st,
+                              &j->err) != 0)
+            goto out;
+        if (st.fx_missing) {
+            job_fail(j, EXIT_GATE,
+                     "no exchange rate for %s on %s (nor within %d days before): %s %s not "
+                     "published; add the rate document %s.json to fx_rates and run again",
+                     st.missing_currency, date, FX_MAX_SUBSTITUTION_DAYS, game, date, date);
+            continue; /* stays dirty: computed by the run that has the rate */
+        }
+        if (st.fx_substituted) {
+            char from[11];
+            day_format(st.substituted_from, from);
+            ms_log(MS_LOG_WARN, "%s %s: no exchange-rate document for the day; used %s's", game,
+                   date, from);
+            dq[g].fx_substitutions++;
+        }
+        snprintf(day, sizeof day, "%" PRId32, days.days[i]);
+        if (wh_query(j->wh, "DELETE FROM dirty_days WHERE game_id = $1 AND day = $2", "ti", del,
+                     NULL, NULL, &j->err) < 0)
+            goto out;
+        (*computed)++;
+    }
+    {
+        const char *hp[2] = {game, limit};
+        if (wh_query(j->wh,
+                     "INSERT INTO game_state (game_id, horizon) VALUES ($1, $2) ON CONFLICT "
+                     "(game_id) DO UPDATE SET horizon = CASE WHEN excluded.horizon > "
+                     "game_state.horizon THEN excluded.horizon ELSE game_state.horizon END",
+                     "ti", hp, NULL, NULL, &j->err) < 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    free(days.days);
+    return rc;
+}
+
+static int stage_compute(job *j)
+{
+    dq_counts *dq = calloc(j->cfg->n_games + 1, sizeof *dq);
+    size_t g, computed = 0;
+    int touched = 0;
+
+    if (!dq) {
+        job_fail(j, EXIT_FAILURE_RUN, "out of memory");
+        return -1;
+    }
+    if (wh_begin(j->wh, &j->err) != 0)
+        goto fail;
+    for (g = 0; g < j->cfg->n_games; g++)
+        if (compute_game(j, g, &computed, dq) != 0) {
+            wh_rollback(j->wh);
+            goto fail;
+        }
+    if (dq_store(j, dq, &touched) != 0 ||
+        (touched && export_mark_pending(j->wh, "data_quality", j->run_date, &j->err) != 0)) {
+        wh_rollback(j->wh);
+        goto fail;
+    }
+    if (wh_commit(j->wh, &j->err) != 0)
+        goto fail;
+    ms_log(MS_LOG_INFO, "computed %zu game-days", computed);
+    free(dq);
+    return 0;
+fail:
+    job_fail(j, EXIT_FAILURE_RUN, "computing the reports failed: %s; the warehouse is unchanged "
+             "by this step, run again", j->err.msg);
+    free(dq);
+    return -1;
+}
+
+/* ---- stage 3: publish --------------------------------------------------------------- */
+
+static void stage_publish(job *j)
+{
+    export_stats stats;
+    if (publish_cleanup_staging(j->cfg->export_dir, &j->err) != 0 ||
+        mkdir_p(j->cfg->export_dir, &j->err) != 0 ||
+        export_publish_pending(j->wh, j->cfg->export_dir, j->run_id, j->cfg->reporting_currency,
+                               &stats, &j->err) != 0) {
+        job_fail(j, EXIT_FAILURE_RUN, "publishing exports failed: %s; fix the export directory "
+                 "and run again (unpublished partitions are kept pending)", j->err.msg);
+        return;
+    }
+    ms_log(MS_LOG_INFO, "published %zu partitions (%zu already up to date)", stats.written,
+           stats.unchanged);
+}
+
+/* ---- the run record ---------------------------------------------------------------- */
+
+static int record_start(job *j, const char *command)
+{
+    char now[21];
+    const char *params[4] = {j->run_id, command, j->run_date, now};
+    ms_utc_now(now);
+    return wh_query(j->wh,
+                    "INSERT INTO runs (run_id, command, run_date, started_at, status) VALUES "
+                    "($1, $2, $3, $4, 'running')",
+                    "tttt", params, NULL, NULL, &j->err) < 0
+               ? -1
+               : 0;
+}
+
+static void record_end(job *j)
+{
+    char now[21], code[8];
+    const char *params[5] = {j->run_id, now, j->exit_code ? "failed" : "ok", code,
+                             j->exit_code ? j->failure : NULL};
+    ms_error ignored;
+    ms_utc_now(now);
+    snprintf(code, sizeof code, "%d", j->exit_code);
+    if (wh_query(j->wh,
+                 "UPDATE runs SET finished_at = $2, status = $3, exit_code = $4, message = $5 "
+                 "WHERE run_id = $1",
+                 "tttit", params, NULL, NULL, &ignored) < 0)
+        ms_log(MS_LOG_WARN, "could not record the run's end: %s", ignored.msg);
+}
+
+/* ---- set-up ------------------------------------------------------------------------- */
+
+static int load_zones(job *j)
+{
+    size_t g;
+    j->zones = calloc(j->cfg->n_games, sizeof *j->zones);
+    j->game_date = calloc(j->cfg->n_games, sizeof *j->game_date);
+    if (!j->zones || !j->game_date) {
+        job_fail(j, EXIT_FAILURE_RUN, "out of memory");
+        return -1;
+    }
+    for (g = 0; g < j->cfg->n_games; g++) {
+        j->zones[g] = tz_zone_load(j->cfg->games[g].timezone, &j->err);
+        if (!j->zones[g]) {
+            job_fail(j, EXIT_USAGE, "game %s: %s", j->cfg->games[g].id, j->err.msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The last day to compute per game, and the data_quality partition. */
+static void choose_dates(job *j)
+{
+    size_t g;
+    int32_t latest = INT32_MIN;
+    for (g = 0; g < j->cfg->n_games; g++) {
+        if (j->opt->kind == JOB_BACKFILL || j->opt->has_date)
+            j->game_date[g] = j->opt->date;
+        else
+            j->game_date[g] = tz_today(j->zones[g], (int64_t)time(NULL)) - 1; /* yesterday */
+        if (j->game_date[g] > latest)
+            latest = j->game_date[g];
+    }
+    day_format(latest, j->run_date);
+}
+
+int job_run(const config *cfg, const job_options *opt)
+{
+    job j;
+    size_t g;
+    struct timespec now;
+
+    memset(&j, 0, sizeof j);
+    j.cfg = cfg;
+    j.opt = opt;
+    clock_gettime(CLOCK_REALTIME, &now);
+    {
+        struct tm tm;
+        char stamp[32];
+        gmtime_r(&now.tv_sec, &tm);
+        strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+        snprintf(j.run_id, sizeof j.run_id, "%s-%ld-%03ld", stamp, (long)getpid(),
+                 now.tv_nsec / 1000000);
+    }
+    if (load_zones(&j) != 0)
+        goto out;
+    choose_dates(&j);
+    if (strstr(cfg->fx_rates, "://")) {
+        job_fail(&j, EXIT_USAGE, "fx_rates = %s: URL templates are not supported yet; use a "
+                 "directory of <date>.json files", cfg->fx_rates);
+        goto out;
+    }
+    j.fx = fx_table_new(cfg->fx_rates, cfg->reporting_currency, &j.err);
+    if (!j.fx) {
+        job_fail(&j, EXIT_FAILURE_RUN, "%s", j.err.msg);
+        goto out;
+    }
+    j.wh = warehouse_open(cfg->warehouse, NULL, &j.err);
+    if (!j.wh) {
+        job_fail(&j, EXIT_FAILURE_RUN, "%s", j.err.msg);
+        goto out;
+    }
+    switch (j.wh->ops->try_lock(j.wh->db, &j.err)) {
+    case 1:
+        break;
+    case 0:
+        /* Not recorded in the run table: the holder owns it right now. */
+        ms_log(MS_LOG_ERROR, "another moonstat run holds the lock on %s; this run did nothing "
+               "(exit 75), cron will try again", j.wh->display);
+        j.exit_code = EXIT_LOCKED;
+        goto out;
+    default:
+        job_fail(&j, EXIT_FAILURE_RUN, "%s", j.err.msg);
+        goto out;
+    }
+    ms_log(MS_LOG_INFO, "%s %s: warehouse %s (schema %d), up to %s", opt->kind == JOB_RUN ? "run" : "backfill",
+           j.run_id, j.wh->display, j.wh->schema_version, j.run_date);
+    if (record_start(&j, opt->kind == JOB_RUN ? "run" : "backfill") != 0) {
+        job_fail(&j, EXIT_FAILURE_RUN, "%s", j.err.msg);
+        goto out;
+    }
+    if (stage_ingest(&j) == 0 || j.exit_code == EXIT_FAILURE_RUN)
+        if (j.exit_code != EXIT_GATE)
+            stage_compute(&j);
+    stage_publish(&j);
+    record_end(&j);
+out:
+    warehouse_close(j.wh);
+    fx_table_free(j.fx);
+    if (j.zones)
+        for (g = 0; g < cfg->n_games; g++)
+            tz_zone_free(j.zones[g]);
+    free(j.zones);
+    free(j.game_date);
+    return j.exit_code;
+}
+
+/* ---- status ------------------------------------------------------------------------- */
+
+static int print_row(void *ctx, int ncols, const char *const *v)
+{
+    int i;
+    (void)ctx;
+    for (i = 0; i < ncols; i++)
+        printf("%s%s", i ? "  " : "  ", v[i] ? v[i] : "-");
+    printf("\n");
+    return 0;
+}
+
+int job_status(const config *cfg)
+{
+    ms_error err;
+    warehouse *wh = warehouse_open(cfg->warehouse, NULL, &err);
+    int rc = EXIT_FAILURE_RUN;
+    if (!wh) {
+        ms_log(MS_LOG_ERROR, "%s", err.msg);
+        return EXIT_FAILURE_RUN;
+    }
+    printf("warehouse %s, schema version %d\n", wh->display, wh->schema_version);
+    printf("last runs (run_id  command  date  started  finished  status  exit  message):\n");
+    if (wh_query(wh,
+                 "SELECT run_id, command, run_date, started_at, finished_at, status, exit_code, "
+                 "message FROM runs ORDER BY started_at DESC, run_id DESC LIMIT 10",
+                 "", NULL, print_row, NULL, &err) < 0)
+        goto out;
+    printf("processed up to (game  last day), dirty days waiting (game  count  first  last):\n");
+    if (wh_query(wh,
+                 "SELECT game_id, horizon FROM game_state ORDER BY game_id", "", NULL, print_row,
+                 NULL, &err) < 0 ||
+        wh_query(wh,
+                 "SELECT game_id, count(*), min(day), max(day) FROM dirty_days GROUP BY game_id "
+                 "ORDER BY game_id",
+                 "", NULL, print_row, NULL, &err) < 0)
+        goto out;
+    printf("exports waiting to be published:\n");
+    if (wh_query(wh, "SELECT report, partition FROM pending_exports ORDER BY report, partition",
+                 "", NULL, print_row, NULL, &err) < 0)
+        goto out;
+    printf("files ingested: ");
+    fflush(stdout);
+    if (wh_query(wh, "SELECT count(*), max(ingested_at) FROM ingested_files", "", NULL, print_row,
+                 NULL, &err) < 0)
+        goto out;
+    rc = EXIT_OK;
+out:
+    if (rc != EXIT_OK)
+        ms_log(MS_LOG_ERROR, "status: %s", err.msg);
+    warehouse_close(wh);
+    return rc;
+}

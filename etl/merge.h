@@ -1,0 +1,38 @@
+/*
+ * merge.h - folding a run's facts into the warehouse.
+ *
+ * For every kind of fact the batch's keys are staged, the warehouse rows for
+ * those keys are read back, each pair is merged in C with the same
+ * "earliest (ts, event_id) wins" rule the batch used, and only the rows that
+ * changed are written (staged, then delete + insert by key). Every local day
+ * whose facts changed, before or after, is marked dirty:
+ *  - a new or earlier device_start: the device's old and new first day;
+ *  - a new or earlier role: its old and new creation day;
+ *  - a new account-day of activity: that day;
+ *  - a new or earlier payment transition: its old and new day;
+ *  - an account whose registration day, role day or first pay day moves: the
+ *    old and new days; whose registration attributes (platform, country) or
+ *    registration day change: every day it appears on (activity, payments,
+ *    roles), because breakdown rows use account attributes.
+ * Work is in proportion to the batch, never to the warehouse.
+ *
+ * Runs inside the caller's transaction.
+ */
+#ifndef MOONSTAT_MERGE_H
+#define MOONSTAT_MERGE_H
+
+#include "config.h"
+#include "facts.h"
+#include "ingest.h"
+#include "warehouse.h"
+
+/* Merges batch into the warehouse, inserts the dirty days, and adds the
+ * implicit_registrations and refund_without_payment counts of this run to
+ * dq (n_games + 1 entries). Returns 0 or -1 (err set). */
+int merge_facts(warehouse *wh, const config *cfg, const tz_zone *const *zones,
+                const fact_batch *batch, dq_counts *dq, ms_error *err);
+
+/* Creates the temporary staging tables on this connection (idempotent). */
+int merge_prepare(warehouse *wh, ms_error *err);
+
+#endif

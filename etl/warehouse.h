@@ -1,0 +1,87 @@
+/*
+ * warehouse.h - the warehouse interface and its backends.
+ *
+ * A backend is a struct of operations (designated initializers) chosen from
+ * a table by the URI scheme: "sqlite:///path/warehouse.db" (embedded,
+ * default) or "postgresql://..." (production). Everything above this layer
+ * speaks one portable SQL dialect (the common subset of SQLite >= 3.35 and
+ * PostgreSQL >= 13: INSERT ... ON CONFLICT, CTEs, temp tables) with
+ * parameters written $1, $2, ...; a backend adapts what it must.
+ *
+ * Values cross the interface as text (NULL = SQL NULL), with a per-parameter
+ * type letter so that each backend can bind natively: 'i' 64-bit integer,
+ * 't' text. Bulk loads go through load_begin/load_row/load_end (COPY on
+ * PostgreSQL, one prepared INSERT in the open transaction on SQLite).
+ *
+ * The schema is versioned DDL under schemas/<backend>/NNN_name.sql, applied
+ * in order by warehouse_open (a version table records what was applied).
+ *
+ * Ownership: warehouse_open returns a handle the caller frees with
+ * warehouse_close. Row values handed to a callback are valid only during the
+ * call.
+ */
+#ifndef MOONSTAT_WAREHOUSE_H
+#define MOONSTAT_WAREHOUSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+
+/* Called once per result row; return 0 to go on, non-zero to stop (the
+ * query then returns that value). */
+typedef int (*wh_row_fn)(void *ctx, int ncols, const char *const *vals);
+
+typedef struct warehouse_ops {
+    const char *scheme;      /* "sqlite", "postgresql" */
+    const char *schema_dir;  /* "sqlite", "postgresql": under schemas/ */
+    void *(*open)(const char *uri, ms_error *err);
+    void (*close)(void *db);
+    /* Takes the one-run-at-a-time lock without waiting: 1 taken, 0 held by
+     * someone else, -1 error. Released by close (or by process death). */
+    int (*try_lock)(void *db, ms_error *err);
+    /* Runs SQL text without parameters (may hold several statements). */
+    int (*exec)(void *db, const char *sql, ms_error *err);
+    /* Runs one statement with parameters; calls fn per row when fn != NULL. */
+    int (*query)(void *db, const char *sql, const char *types, const char *const *params,
+                 wh_row_fn fn, void *ctx, ms_error *err);
+    /* Bulk load into `table` (columns comma-separated; types one letter per
+     * column). Inside a transaction. */
+    int (*load_begin)(void *db, const char *table, const char *columns, const char *types,
+                      ms_error *err);
+    int (*load_row)(void *db, const char *const *vals, ms_error *err);
+    int (*load_end)(void *db, ms_error *err);
+} warehouse_ops;
+
+typedef struct warehouse {
+    const warehouse_ops *ops;
+    void *db;
+    int schema_version;      /* after migrations */
+    char *display;           /* the URI with any password removed, for logs */
+} warehouse;
+
+/* Finds the backend for a URI's scheme; NULL when none. */
+const warehouse_ops *warehouse_backend_for(const char *uri);
+
+/* Opens the warehouse and applies pending migrations from
+ * <schema_root>/<backend>/ (schema_root: the installed schemas directory).
+ * Returns NULL with err set. */
+warehouse *warehouse_open(const char *uri, const char *schema_root, ms_error *err);
+void warehouse_close(warehouse *w);
+
+/* Convenience wrappers over the ops. */
+int wh_exec(warehouse *w, const char *sql, ms_error *err);
+int wh_query(warehouse *w, const char *sql, const char *types, const char *const *params,
+             wh_row_fn fn, void *ctx, ms_error *err);
+int wh_begin(warehouse *w, ms_error *err);
+int wh_commit(warehouse *w, ms_error *err);
+int wh_rollback(warehouse *w);
+
+/* Single-value query helpers: the first column of the first row. *found is 0
+ * when there is no row or the value is NULL. */
+int wh_query_int(warehouse *w, const char *sql, const char *types, const char *const *params,
+                 int64_t *out, int *found, ms_error *err);
+
+extern const warehouse_ops warehouse_sqlite_ops;
+
+#endif

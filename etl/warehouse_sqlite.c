@@ -1,0 +1,300 @@
+/*
+ * warehouse_sqlite.c - the embedded SQLite backend (warehouse.h).
+ *
+ * URI: sqlite:///absolute/path/warehouse.db. WAL journal with
+ * synchronous=FULL: a committed run survives power loss, a killed run leaves
+ * nothing half-written, and readers (finance, the tests) can read while a run
+ * writes. The one-run lock is an flock(2) on "<db>.lock", which the kernel
+ * drops when the holder dies, so a run killed with SIGKILL needs no cleanup.
+ *
+ * Parameters are written $1..$n in the portable SQL; SQLite accepts "$1" as
+ * a named parameter, so they are bound by name.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "warehouse.h"
+
+#define STMT_CACHE 96
+
+typedef struct cached_stmt {
+    const char *sql;      /* the caller's literal; compared by pointer, then text */
+    sqlite3_stmt *stmt;
+} cached_stmt;
+
+typedef struct sqlite_wh {
+    sqlite3 *db;
+    char *path;
+    int lock_fd;
+    cached_stmt cache[STMT_CACHE];
+    size_t n_cache;
+    sqlite3_stmt *load;   /* the open bulk insert */
+    int load_cols;
+    const char *load_types;
+    char load_types_buf[64];
+} sqlite_wh;
+
+static int sq_error(sqlite_wh *s, ms_error *err, const char *what)
+{
+    return ms_error_set(err, "sqlite %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+static void sq_close(void *db)
+{
+    sqlite_wh *s = db;
+    size_t i;
+    if (!s)
+        return;
+    for (i = 0; i < s->n_cache; i++)
+        sqlite3_finalize(s->cache[i].stmt);
+    if (s->load)
+        sqlite3_finalize(s->load);
+    if (s->db)
+        sqlite3_close(s->db);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd); /* drops the flock */
+    free(s->path);
+    free(s);
+}
+
+static void *sq_open(const char *uri, ms_error *err)
+{
+    sqlite_wh *s = NULL;
+    const char *path = uri + strlen("sqlite://");
+    char *msg = NULL;
+
+    if (path[0] != '/') {
+        ms_error_set(err, "warehouse URI \"%s\": use sqlite:///absolute/path", uri);
+        return NULL;
+    }
+    s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(path))) {
+        free(s);
+        ms_error_set(err, "out of memory");
+        return NULL;
+    }
+    s->lock_fd = -1;
+    if (sqlite3_open_v2(path, &s->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        ms_error_set(err, "cannot open SQLite warehouse %s: %s; check the directory exists and is writable",
+                     path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->db, 10000);
+    if (sqlite3_exec(s->db,
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                     "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536; "
+                     "PRAGMA foreign_keys=OFF;",
+                     NULL, NULL, &msg) != SQLITE_OK) {
+        ms_error_set(err, "sqlite %s: %s", path, msg ? msg : "pragma failed");
+        sqlite3_free(msg);
+        goto fail;
+    }
+    return s;
+fail:
+    sq_close(s);
+    return NULL;
+}
+
+static int sq_try_lock(void *db, ms_error *err)
+{
+    sqlite_wh *s = db;
+    char lock_path[4200];
+    snprintf(lock_path, sizeof lock_path, "%s.lock", s->path);
+    if (s->lock_fd < 0) {
+        s->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (s->lock_fd < 0)
+            return ms_error_set(err, "cannot open lock file %s: %s", lock_path, strerror(errno));
+    }
+    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0)
+        return 1;
+    if (errno == EWOULDBLOCK)
+        return 0;
+    return ms_error_set(err, "flock %s: %s", lock_path, strerror(errno));
+}
+
+static int sq_exec(void *db, const char *sql, ms_error *err)
+{
+    sqlite_wh *s = db;
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        ms_error_set(err, "sqlite: %s", msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* A prepared statement for sql, from the cache or newly prepared. */
+static sqlite3_stmt *sq_prepare(sqlite_wh *s, const char *sql, ms_error *err)
+{
+    size_t i;
+    sqlite3_stmt *st = NULL;
+    for (i = 0; i < s->n_cache; i++)
+        if (s->cache[i].sql == sql || strcmp(s->cache[i].sql, sql) == 0)
+            return s->cache[i].stmt;
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        sq_error(s, err, "prepare");
+        ms_error_prefix(err, "%.200s", sql);
+        return NULL;
+    }
+    if (s->n_cache < STMT_CACHE) {
+        s->cache[s->n_cache].sql = sql;
+        s->cache[s->n_cache].stmt = st;
+        s->n_cache++;
+    }
+    return st;
+}
+
+static int is_cached(const sqlite_wh *s, const sqlite3_stmt *st)
+{
+    size_t i;
+    for (i = 0; i < s->n_cache; i++)
+        if (s->cache[i].stmt == st)
+            return 1;
+    return 0;
+}
+
+/* Binds params by their "$N" names; types[i] 'i' integer, anything else text. */
+static int sq_bind(sqlite_wh *s, sqlite3_stmt *st, const char *types, const char *const *params,
+                   int by_position, ms_error *err)
+{
+    int i, n = types ? (int)strlen(types) : 0;
+    for (i = 0; i < n; i++) {
+        int idx, rc;
+        if (by_position) {
+            idx = i + 1;
+        } else {
+            char name[16];
+            snprintf(name, sizeof name, "$%d", i + 1);
+            idx = sqlite3_bind_parameter_index(st, name);
+            if (idx == 0)
+                continue; /* parameter not used by this statement */
+        }
+        if (!params[i])
+            rc = sqlite3_bind_null(st, idx);
+        else if (types[i] == 'i')
+            rc = sqlite3_bind_int64(st, idx, strtoll(params[i], NULL, 10));
+        else
+            rc = sqlite3_bind_text(st, idx, params[i], -1, SQLITE_STATIC);
+        if (rc != SQLITE_OK)
+            return sq_error(s, err, "bind");
+    }
+    return 0;
+}
+
+static int sq_query(void *db, const char *sql, const char *types, const char *const *params,
+                    wh_row_fn fn, void *ctx, ms_error *err)
+{
+    sqlite_wh *s = db;
+    sqlite3_stmt *st = sq_prepare(s, sql, err);
+    const char *vals[64];
+    int rc, result = 0;
+
+    if (!st)
+        return -1;
+    if (sq_bind(s, st, types, params, 0, err) != 0) {
+        result = -1;
+        goto done;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int i, n = sqlite3_column_count(st);
+        if (!fn)
+            continue;
+        if (n > (int)MS_ARRAY_LEN(vals))
+            n = (int)MS_ARRAY_LEN(vals);
+        for (i = 0; i < n; i++)
+            vals[i] = (const char *)sqlite3_column_text(st, i);
+        result = fn(ctx, n, vals);
+        if (result != 0)
+            break;
+    }
+    if (result == 0 && rc != SQLITE_DONE) {
+        sq_error(s, err, "step");
+        ms_error_prefix(err, "%.200s", sql);
+        result = -1;
+    }
+done:
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (!is_cached(s, st))
+        sqlite3_finalize(st);
+    return result;
+}
+
+static int sq_load_begin(void *db, const char *table, const char *columns, const char *types,
+                         ms_error *err)
+{
+    sqlite_wh *s = db;
+    buf sql;
+    int i, n = (int)strlen(types);
+    int rc = -1;
+
+    if (n >= (int)sizeof s->load_types_buf)
+        return ms_error_set(err, "too many columns in bulk load of %s", table);
+    buf_init(&sql, 0);
+    if (buf_printf(&sql, "INSERT INTO %s (%s) VALUES (", table, columns) != 0)
+        goto oom;
+    for (i = 0; i < n; i++)
+        if (buf_printf(&sql, "%s?%d", i ? "," : "", i + 1) != 0)
+            goto oom;
+    if (buf_putc(&sql, ')') != 0)
+        goto oom;
+    if (sqlite3_prepare_v2(s->db, sql.data, -1, &s->load, NULL) != SQLITE_OK) {
+        sq_error(s, err, "prepare bulk load");
+        goto out;
+    }
+    memcpy(s->load_types_buf, types, (size_t)n + 1);
+    s->load_types = s->load_types_buf;
+    s->load_cols = n;
+    rc = 0;
+    goto out;
+oom:
+    ms_error_set(err, "out of memory");
+out:
+    buf_free(&sql);
+    return rc;
+}
+
+static int sq_load_row(void *db, const char *const *vals, ms_error *err)
+{
+    sqlite_wh *s = db;
+    if (sq_bind(s, s->load, s->load_types, vals, 1, err) != 0)
+        return -1;
+    if (sqlite3_step(s->load) != SQLITE_DONE) {
+        sq_error(s, err, "bulk insert");
+        sqlite3_reset(s->load);
+        return -1;
+    }
+    sqlite3_reset(s->load);
+    return 0;
+}
+
+static int sq_load_end(void *db, ms_error *err)
+{
+    sqlite_wh *s = db;
+    (void)err;
+    sqlite3_finalize(s->load);
+    s->load = NULL;
+    return 0;
+}
+
+const warehouse_ops warehouse_sqlite_ops = {
+    .scheme = "sqlite",
+    .schema_dir = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .try_lock = sq_try_lock,
+    .exec = sq_exec,
+    .query = sq_query,
+    .load_begin = sq_load_begin,
+    .load_row = sq_load_row,
+    .load_end = sq_load_end,
+};

@@ -1,0 +1,390 @@
+/*
+ * daily_kpi.c - daily KPIs with breakdowns (see daily_kpi.h).
+ */
+#include "daily_kpi.h"
+
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "currency.h"
+#include "export.h"
+#include "money.h"
+#include "timefmt.h"
+
+#define MAX_CELLS 4096   /* platform x country combinations of one day */
+
+/* The figures of one breakdown cell. */
+typedef struct kpi_cell {
+    char platform[16];
+    char country[8];
+    int64_t activations, registrations, role_same_day, new_roles, new_role_accounts, dau,
+        payers, new_payers, new_user_payers, refunds;
+    money_value revenue, refund_amount;
+} kpi_cell;
+
+typedef struct kpi_day {
+    kpi_cell *cells;
+    size_t n;
+    fx_table *fx;
+    int32_t day;
+    day_status *st;
+    ms_error *err;
+    int failed;
+} kpi_day;
+
+static kpi_cell *cell_for(kpi_day *k, const char *platform, const char *country)
+{
+    size_t i;
+    kpi_cell *c;
+    if (!platform)
+        platform = "other";
+    if (!country)
+        country = "ZZ";
+    for (i = 0; i < k->n; i++)
+        if (strcmp(k->cells[i].platform, platform) == 0 && strcmp(k->cells[i].country, country) == 0)
+            return &k->cells[i];
+    if (k->n == MAX_CELLS)
+        return NULL;
+    c = &k->cells[k->n++];
+    memset(c, 0, sizeof *c);
+    snprintf(c->platform, sizeof c->platform, "%s", platform);
+    snprintf(c->country, sizeof c->country, "%s", country);
+    money_init(&c->revenue);
+    money_init(&c->refund_amount);
+    return c;
+}
+
+/* Rows: platform, country, n [, m]: adds n (and m) to the given fields. */
+typedef struct count_target {
+    kpi_day *k;
+    size_t off1, off2;   /* offsets of int64 fields in kpi_cell; off2 0 = none */
+} count_target;
+
+static int add_counts(void *ctx, int ncols, const char *const *v)
+{
+    count_target *t = ctx;
+    kpi_cell *c = cell_for(t->k, v[0], v[1]);
+    if (!c)
+        return ms_error_set(t->k->err, "too many platform/country combinations");
+    *(int64_t *)((char *)c + t->off1) += v[2] ? strtoll(v[2], NULL, 10) : 0;
+    if (t->off2 && ncols > 3)
+        *(int64_t *)((char *)c + t->off2) += v[3] ? strtoll(v[3], NULL, 10) : 0;
+    return 0;
+}
+
+/* Converts sum_minor of `currency` into *dst with the day's rate. */
+static int add_money(kpi_day *k, money_value *dst, const char *currency, const char *sum_minor)
+{
+    mpq_t factor;
+    int32_t used;
+    int minor = currency_minor_units(currency, strlen(currency));
+    fx_status s;
+    if (minor < 0)
+        return ms_error_set(k->err, "unknown currency %s in the warehouse", currency);
+    mpq_init(factor);
+    s = fx_factor(k->fx, k->day, currency, factor, &used, k->err);
+    if (s == FX_ERROR) {
+        mpq_clear(factor);
+        return -1;
+    }
+    if (s == FX_MISSING) {
+        k->st->fx_missing = 1;
+        snprintf(k->st->missing_currency, sizeof k->st->missing_currency, "%s", currency);
+        mpq_clear(factor);
+        return 0;
+    }
+    if (s == FX_SUBSTITUTED) {
+        k->st->fx_substituted = 1;
+        k->st->substituted_from = used;
+    }
+    money_add_scaled(dst, strtoll(sum_minor, NULL, 10), minor, factor);
+    mpq_clear(factor);
+    return 0;
+}
+
+/* Rows: platform, country, currency, sum(amount_minor) */
+static int add_revenue(void *ctx, int ncols, const char *const *v)
+{
+    kpi_day *k = ctx;
+    kpi_cell *c = cell_for(k, v[0], v[1]);
+    (void)ncols;
+    if (!c)
+        return ms_error_set(k->err, "too many platform/country combinations");
+    return add_money(k, &c->revenue, v[2], v[3]);
+}
+
+/* Rows: platform, country, currency, count, sum(amount_minor) */
+static int add_refunds(void *ctx, int ncols, const char *const *v)
+{
+    kpi_day *k = ctx;
+    kpi_cell *c = cell_for(k, v[0], v[1]);
+    (void)ncols;
+    if (!c)
+        return ms_error_set(k->err, "too many platform/country combinations");
+    c->refunds += strtoll(v[3], NULL, 10);
+    return add_money(k, &c->refund_amount, v[2], v[4]);
+}
+
+static void cell_add(kpi_cell *dst, const kpi_cell *src)
+{
+    dst->activations += src->activations;
+    dst->registrations += src->registrations;
+    dst->role_same_day += src->role_same_day;
+    dst->new_roles += src->new_roles;
+    dst->new_role_accounts += src->new_role_accounts;
+    dst->dau += src->dau;
+    dst->payers += src->payers;
+    dst->new_payers += src->new_payers;
+    dst->new_user_payers += src->new_user_payers;
+    dst->refunds += src->refunds;
+    money_add(&dst->revenue, &src->revenue);
+    money_add(&dst->refund_amount, &src->refund_amount);
+}
+
+static int cell_is_empty(const kpi_cell *c)
+{
+    return !c->activations && !c->registrations && !c->new_roles && !c->new_role_accounts &&
+           !c->dau && !c->payers && !c->new_payers && !c->new_user_payers && !c->refunds &&
+           money_is_zero(&c->revenue) && money_is_zero(&c->refund_amount);
+}
+
+static void fmt_ratio(char *out, size_t outsz, int64_t num, int64_t den, const char **val)
+{
+    if (den == 0) {
+        *val = NULL; /* a ratio with a zero denominator is NULL */
+        return;
+    }
+    ratio_format(num, den, 6, out, outsz);
+    *val = out;
+}
+
+static void fmt_money_ratio(char *out, size_t outsz, const money_value *m, int64_t den,
+                            const char **val)
+{
+    if (den == 0) {
+        *val = NULL;
+        return;
+    }
+    money_format_ratio(m, den, 6, out, outsz);
+    *val = out;
+}
+
+static int write_row(warehouse *wh, const char *date, const char *game_id, const char *platform,
+                     const char *country, const kpi_cell *c, const char *currency, ms_error *err)
+{
+    char ints[10][24], rates[8][48], revenue[48], refund_amount[48];
+    const char *v[23];
+    static const char sql[] =
+        "INSERT INTO daily_kpi (date, game_id, platform, country, activations, registrations, "
+        "registration_rate, new_roles, new_role_accounts, role_create_rate, dau, payers, revenue, "
+        "payer_rate, new_payers, new_payer_rate, new_user_payers, new_user_payer_rate, arpu, "
+        "arppu, refunds, refund_amount, currency) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+        "$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)";
+
+    snprintf(ints[0], 24, "%" PRId64, c->activations);
+    snprintf(ints[1], 24, "%" PRId64, c->registrations);
+    snprintf(ints[2], 24, "%" PRId64, c->new_roles);
+    snprintf(ints[3], 24, "%" PRId64, c->new_role_accounts);
+    snprintf(ints[4], 24, "%" PRId64, c->dau);
+    snprintf(ints[5], 24, "%" PRId64, c->payers);
+    snprintf(ints[6], 24, "%" PRId64, c->new_payers);
+    snprintf(ints[7], 24, "%" PRId64, c->new_user_payers);
+    snprintf(ints[8], 24, "%" PRId64, c->refunds);
+    money_format(&c->revenue, 2, revenue, sizeof revenue);
+    money_format(&c->refund_amount, 2, refund_amount, sizeof refund_amount);
+    v[0] = date;
+    v[1] = game_id;
+    v[2] = platform;
+    v[3] = country;
+    v[4] = ints[0];
+    v[5] = ints[1];
+    fmt_ratio(rates[0], 48, c->registrations, c->activations, &v[6]);
+    v[7] = ints[2];
+    v[8] = ints[3];
+    fmt_ratio(rates[1], 48, c->role_same_day, c->registrations, &v[9]);
+    v[10] = ints[4];
+    v[11] = ints[5];
+    v[12] = revenue;
+    fmt_ratio(rates[2], 48, c->payers, c->dau, &v[13]);
+    v[14] = ints[6];
+    fmt_ratio(rates[3], 48, c->new_payers, c->dau, &v[15]);
+    v[16] = ints[7];
+    fmt_ratio(rates[4], 48, c->new_user_payers, c->registrations, &v[17]);
+    fmt_money_ratio(rates[5], 48, &c->revenue, c->dau, &v[18]);
+    fmt_money_ratio(rates[6], 48, &c->revenue, c->payers, &v[19]);
+    v[20] = ints[8];
+    v[21] = refund_amount;
+    v[22] = currency;
+    return wh_query(wh, sql, "ttttiitiitiittititttitt", v, NULL, NULL, err) < 0 ? -1 : 0;
+}
+
+/* The queries, each: platform, country, figures; parameters $1 game, $2 day. */
+static const char q_activations[] =
+    "SELECT platform, country, count(*) FROM devices WHERE game_id = $1 AND first_day = $2 "
+    "GROUP BY platform, country";
+static const char q_registrations[] =
+    "SELECT platform, country, count(*), sum(CASE WHEN role_day = $2 THEN 1 ELSE 0 END) "
+    "FROM accounts WHERE game_id = $1 AND cohort_day = $2 GROUP BY platform, country";
+static const char q_role_accounts[] =
+    "SELECT platform, country, count(*) FROM accounts WHERE game_id = $1 AND role_day = $2 "
+    "GROUP BY platform, country";
+static const char q_new_roles[] =
+    "SELECT a.platform, a.country, count(*) FROM roles r JOIN accounts a ON "
+    "a.game_id = r.game_id AND a.account_id = r.account_id WHERE r.game_id = $1 AND "
+    "r.first_day = $2 GROUP BY a.platform, a.country";
+static const char q_dau[] =
+    "SELECT a.platform, a.country, count(*) FROM (SELECT account_id FROM activity WHERE "
+    "game_id = $1 AND day = $2 UNION SELECT account_id FROM payments WHERE game_id = $1 AND "
+    "day = $2 AND status = 'paid' AND sandbox = 0) s JOIN accounts a ON a.game_id = $1 AND "
+    "a.account_id = s.account_id GROUP BY a.platform, a.country";
+static const char q_payers[] =
+    "SELECT a.platform, a.country, count(*), sum(CASE WHEN a.cohort_day = $2 THEN 1 ELSE 0 END) "
+    "FROM (SELECT DISTINCT account_id FROM payments WHERE game_id = $1 AND day = $2 AND "
+    "status = 'paid' AND sandbox = 0) s JOIN accounts a ON a.game_id = $1 AND "
+    "a.account_id = s.account_id GROUP BY a.platform, a.country";
+static const char q_new_payers[] =
+    "SELECT platform, country, count(*) FROM accounts WHERE game_id = $1 AND pay_day = $2 "
+    "GROUP BY platform, country";
+static const char q_revenue[] =
+    "SELECT a.platform, a.country, p.currency, sum(p.amount_minor) FROM payments p JOIN "
+    "accounts a ON a.game_id = p.game_id AND a.account_id = p.account_id WHERE p.game_id = $1 "
+    "AND p.day = $2 AND p.status = 'paid' AND p.sandbox = 0 GROUP BY a.platform, a.country, "
+    "p.currency";
+static const char q_refunds[] =
+    "SELECT coalesce(a.platform, p.platform), coalesce(a.country, p.country), p.currency, "
+    "count(*), sum(p.amount_minor) FROM payments p LEFT JOIN accounts a ON "
+    "a.game_id = p.game_id AND a.account_id = p.account_id AND a.cohort_day IS NOT NULL "
+    "WHERE p.game_id = $1 AND p.day = $2 AND p.status = 'refunded' AND p.sandbox = 0 "
+    "GROUP BY coalesce(a.platform, p.platform), coalesce(a.country, p.country), p.currency";
+
+int daily_kpi_compute(warehouse *wh, const char *game_id, int32_t day, fx_table *fx,
+                      const char *reporting_currency, day_status *st, ms_error *err)
+{
+    kpi_day k;
+    kpi_cell *total = NULL, *groups = NULL;
+    size_t n_groups = 0, i, j;
+    char day_num[24], date[11];
+    const char *params[2];
+    count_target t;
+    int rc = -1;
+    struct {
+        const char *sql;
+        size_t off1, off2;
+    } counts[] = {
+        {q_activations, offsetof(kpi_cell, activations), 0},
+        {q_registrations, offsetof(kpi_cell, registrations), offsetof(kpi_cell, role_same_day)},
+        {q_role_accounts, offsetof(kpi_cell, new_role_accounts), 0},
+        {q_new_roles, offsetof(kpi_cell, new_roles), 0},
+        {q_dau, offsetof(kpi_cell, dau), 0},
+        {q_payers, offsetof(kpi_cell, payers), offsetof(kpi_cell, new_user_payers)},
+        {q_new_payers, offsetof(kpi_cell, new_payers), 0},
+    };
+
+    memset(st, 0, sizeof *st);
+    memset(&k, 0, sizeof k);
+    k.cells = malloc(MAX_CELLS * sizeof *k.cells);
+    groups = malloc((MAX_CELLS * 2 + 1) * sizeof *groups);
+    if (!k.cells || !groups) {
+        ms_error_set(err, "out of memory");
+        goto out;
+    }
+    k.fx = fx;
+    k.day = day;
+    k.st = st;
+    k.err = err;
+    snprintf(day_num, sizeof day_num, "%" PRId32, day);
+    day_format(day, date);
+    params[0] = game_id;
+    params[1] = day_num;
+    t.k = &k;
+    for (i = 0; i < MS_ARRAY_LEN(counts); i++) {
+        t.off1 = counts[i].off1;
+        t.off2 = counts[i].off2;
+        if (wh_query(wh, counts[i].sql, "ti", params, add_counts, &t, err) < 0)
+            goto out;
+    }
+    if (wh_query(wh, q_revenue, "ti", params, add_revenue, &k, err) < 0 ||
+        wh_query(wh, q_refunds, "ti", params, add_refunds, &k, err) < 0)
+        goto out;
+    if (st->fx_missing) {
+        rc = 0;
+        goto out;
+    }
+
+    /* Roll the cells up: the total, one row per platform, one per country. */
+    total = &groups[n_groups++];
+    memset(total, 0, sizeof *total);
+    snprintf(total->platform, sizeof total->platform, "ALL");
+    snprintf(total->country, sizeof total->country, "ALL");
+    money_init(&total->revenue);
+    money_init(&total->refund_amount);
+    for (i = 0; i < k.n; i++) {
+        const kpi_cell *c = &k.cells[i];
+        int found_p = 0, found_c = 0;
+        cell_add(total, c);
+        for (j = 1; j < n_groups; j++) {
+            kpi_cell *g = &groups[j];
+            if (!found_p && strcmp(g->country, "ALL") == 0 && strcmp(g->platform, "ALL") != 0 &&
+                strcmp(g->platform, c->platform) == 0) {
+                cell_add(g, c);
+                found_p = 1;
+            } else if (!found_c && strcmp(g->platform, "ALL") == 0 &&
+                       strcmp(g->country, "ALL") != 0 && strcmp(g->country, c->country) == 0) {
+                cell_add(g, c);
+                found_c = 1;
+            }
+        }
+        if (!found_p) {
+            kpi_cell *g = &groups[n_groups++];
+            memset(g, 0, sizeof *g);
+            snprintf(g->platform, sizeof g->platform, "%s", c->platform);
+            snprintf(g->country, sizeof g->country, "ALL");
+            money_init(&g->revenue);
+            money_init(&g->refund_amount);
+            cell_add(g, c);
+        }
+        if (!found_c) {
+            kpi_cell *g = &groups[n_groups++];
+            memset(g, 0, sizeof *g);
+            snprintf(g->platform, sizeof g->platform, "ALL");
+            snprintf(g->country, sizeof g->country, "%s", c->country);
+            money_init(&g->revenue);
+            money_init(&g->refund_amount);
+            cell_add(g, c);
+        }
+    }
+
+    {
+        const char *del[2] = {date, game_id};
+        if (wh_query(wh, "DELETE FROM daily_kpi WHERE date = $1 AND game_id = $2", "tt", del, NULL,
+                     NULL, err) < 0)
+            goto out;
+    }
+    for (j = 0; j < n_groups; j++) {
+        if (cell_is_empty(&groups[j]))
+            continue; /* rows whose every count is 0 are not written */
+        if (write_row(wh, date, game_id, groups[j].platform, groups[j].country, &groups[j],
+                      reporting_currency, err) != 0)
+            goto out;
+    }
+    if (export_mark_pending(wh, "daily_kpi", date, err) != 0)
+        goto out;
+    rc = 0;
+out:
+    if (k.cells)
+        for (i = 0; i < k.n; i++) {
+            money_clear(&k.cells[i].revenue);
+            money_clear(&k.cells[i].refund_amount);
+        }
+    if (groups)
+        for (j = 0; j < n_groups; j++) {
+            money_clear(&groups[j].revenue);
+            money_clear(&groups[j].refund_amount);
+        }
+    free(k.cells);
+    free(groups);
+    return rc;
+}

@@ -1,0 +1,33 @@
+/*
+ * daily_kpi.h - the daily KPIs of one game and local day (metrics.md "Daily
+ * KPIs"), from the warehouse facts, with their breakdown rows.
+ *
+ * Counts come from set queries over the facts (each account counted once, in
+ * the cell of its registration attributes); money is summed per currency in
+ * integer minor units by the warehouse, then converted exactly with the
+ * day's rate and rounded once when written. The rows replace the game's rows
+ * of that date in the daily_kpi table and the partition is marked for
+ * export, inside the caller's transaction.
+ */
+#ifndef MOONSTAT_DAILY_KPI_H
+#define MOONSTAT_DAILY_KPI_H
+
+#include <stdint.h>
+
+#include "fx_rates.h"
+#include "warehouse.h"
+
+typedef struct day_status {
+    int fx_missing;              /* 1: not computed, a rate is missing */
+    char missing_currency[4];
+    int fx_substituted;          /* 1: a substituted rate document was used */
+    int32_t substituted_from;    /* the day of that document */
+} day_status;
+
+/* Computes and stores the KPIs of (game_id, day). When a rate is missing
+ * nothing is written and st->fx_missing is set (returns 0). Returns -1 on
+ * error (err set). */
+int daily_kpi_compute(warehouse *wh, const char *game_id, int32_t day, fx_table *fx,
+                      const char *reporting_currency, day_status *st, ms_error *err);
+
+#endif
