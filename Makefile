@@ -53,7 +53,7 @@ TOOL_BIN := $(TOOL_SRC:tests/gen/%.c=$(BIN)/%)
 
 .PHONY: all deps test check demo bench install clean unit
 
-all: $(BIN)/moonstat $(TOOL_BIN) $(UNIT_BIN)
+all: $(BIN)/moonstat $(TOOL_BIN) $(UNIT_BIN) $(BUILD)/tests/killer.so
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -81,6 +81,11 @@ $(BIN)/%: $(BUILD)/tests/gen/%.o $(BUILD)/libmoonstat.a
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libmoonstat.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# Failure injection for the end-to-end tests (LD_PRELOAD; see tests/e2e/killer.c).
+$(BUILD)/tests/killer.so: tests/e2e/killer.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 -D_GNU_SOURCE $(WARN) -O1 -g -fPIC -shared -o $@ $< -ldl
 
 # Installs whatever Debian package is missing; a no-op when all are there.
 deps:

@@ -10,12 +10,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cohorts.h"
 #include "daily_kpi.h"
 #include "export.h"
 #include "fx_rates.h"
 #include "ingest.h"
 #include "merge.h"
 #include "publish.h"
+#include "revenue.h"
 #include "timefmt.h"
 #include "tz.h"
 #include "warehouse.h"
@@ -223,18 +225,112 @@ static int collect_day(void *ctx, int ncols, const char *const *v)
     return 0;
 }
 
+static int day_list_add(day_list *l, int32_t day)
+{
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 64;
+        int32_t *p = realloc(l->days, ncap * sizeof *p);
+        if (!p)
+            return -1;
+        l->days = p;
+        l->cap = ncap;
+    }
+    l->days[l->n++] = day;
+    return 0;
+}
+
+static int cmp_day(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorts and removes duplicates. */
+static void day_list_unique(day_list *l)
+{
+    size_t i, n = 0;
+    qsort(l->days, l->n, sizeof *l->days, cmp_day);
+    for (i = 0; i < l->n; i++)
+        if (n == 0 || l->days[n - 1] != l->days[i])
+            l->days[n++] = l->days[i];
+    l->n = n;
+}
+
+/* Reports a missing rate once per game-day-report and keeps the run's exit 3. */
+static void report_missing_rate(job *j, const char *game, const char *what, int32_t day,
+                                const day_status *st)
+{
+    char date[11], missing[11];
+    day_format(day, date);
+    day_format(st->missing_day, missing);
+    job_fail(j, EXIT_GATE,
+             "no exchange rate for %s on %s (nor within %d days before): %s %s %s not "
+             "published; add the rate document %s.json to fx_rates and run again",
+             st->missing_currency, missing, FX_MAX_SUBSTITUTION_DAYS, game, what, date, missing);
+}
+
+/* The partitions that depend on one game-day's facts: the day's own reports,
+ * its week and month, the retention cohorts that day is day N of, and the LTV
+ * cohorts whose window contains it. */
+typedef struct affected {
+    day_list weeks, months, retention, ltv;
+} affected;
+
+static int affected_add_day(affected *a, int32_t d, int facts_changed)
+{
+    int32_t start, end;
+    size_t k;
+    if (facts_changed) {
+        period_bounds(PERIOD_WEEK, d, &start, &end);
+        if (day_list_add(&a->weeks, start) != 0)
+            return -1;
+        period_bounds(PERIOD_MONTH, d, &start, &end);
+        if (day_list_add(&a->months, start) != 0 || day_list_add(&a->retention, d) != 0)
+            return -1;
+        for (k = 0; k < LTV_MAX_DAY; k++)
+            if (day_list_add(&a->ltv, d - (int32_t)k) != 0)
+                return -1;
+    } else {
+        /* The day was reached: the cells that end on it appear. */
+        for (k = 0; k < MS_ARRAY_LEN(ltv_days); k++)
+            if (day_list_add(&a->ltv, d - ltv_days[k] + 1) != 0)
+                return -1;
+    }
+    for (k = 0; k < MS_ARRAY_LEN(retention_days); k++)
+        if (day_list_add(&a->retention, d - retention_days[k]) != 0)
+            return -1;
+    return 0;
+}
+
+static void affected_free(affected *a)
+{
+    free(a->weeks.days);
+    free(a->months.days);
+    free(a->retention.days);
+    free(a->ltv.days);
+}
+
 static int compute_game(job *j, size_t g, size_t *computed, dq_counts *dq)
 {
     const char *game = j->cfg->games[g].id;
+    const char *rc_ = j->cfg->reporting_currency;
     char limit[24];
     const char *params[2] = {game, limit};
     day_list days = {NULL, 0, 0};
+    affected aff;
+    int64_t old_h = 0;
+    int32_t horizon, d;
+    int has_h = 0;
     size_t i;
     int rc = -1;
 
+    memset(&aff, 0, sizeof aff);
     snprintf(limit, sizeof limit, "%" PRId32, j->game_date[g]);
+    if (wh_query_int(j->wh, "SELECT horizon FROM game_state WHERE game_id = $1", "t", params,
+                     &old_h, &has_h, &j->err) != 0)
+        goto out;
+    horizon = has_h && old_h > j->game_date[g] ? (int32_t)old_h : j->game_date[g];
     if (j->opt->kind == JOB_BACKFILL) {
-        int32_t d;
         for (d = j->opt->from; d <= j->opt->date; d++) {
             char day[24];
             const char *ins[2] = {game, day};
@@ -248,33 +344,79 @@ static int compute_game(job *j, size_t g, size_t *computed, dq_counts *dq)
     if (wh_query(j->wh, "SELECT day FROM dirty_days WHERE game_id = $1 AND day <= $2 ORDER BY day",
                  "ti", params, collect_day, &days, &j->err) < 0)
         goto out;
+
+    /* Days whose facts changed: their own reports. */
     for (i = 0; i < days.n; i++) {
         day_status st;
-        char date[11], day[24];
+        char day[24];
         const char *del[2] = {game, day};
-        day_format(days.days[i], date);
-        if (daily_kpi_compute(j->wh, game, days.days[i], j->fx, j->cfg->reporting_currency, &st,
-                              &j->err) != 0)
+        int32_t start, end;
+        d = days.days[i];
+        memset(&st, 0, sizeof st);
+        if (daily_kpi_compute(j->wh, game, d, j->fx, rc_, &st, &j->err) != 0 ||
+            (!st.fx_missing &&
+             (revenue_by_currency_compute(j->wh, game, d, j->fx, rc_, &st, &j->err) != 0 ||
+              revenue_period_compute(j->wh, game, PERIOD_DAY, d, horizon, j->fx, rc_, &st,
+                                     &j->err) != 0)))
             goto out;
         if (st.fx_missing) {
-            job_fail(j, EXIT_GATE,
-                     "no exchange rate for %s on %s (nor within %d days before): %s %s not "
-                     "published; add the rate document %s.json to fx_rates and run again",
-                     st.missing_currency, date, FX_MAX_SUBSTITUTION_DAYS, game, date, date);
+            report_missing_rate(j, game, "daily reports of", d, &st);
             continue; /* stays dirty: computed by the run that has the rate */
         }
         if (st.fx_substituted) {
-            char from[11];
+            char date[11], from[11];
+            day_format(d, date);
             day_format(st.substituted_from, from);
             ms_log(MS_LOG_WARN, "%s %s: no exchange-rate document for the day; used %s's", game,
                    date, from);
             dq[g].fx_substitutions++;
         }
-        snprintf(day, sizeof day, "%" PRId32, days.days[i]);
+        period_bounds(PERIOD_DAY, d, &start, &end);
+        snprintf(day, sizeof day, "%" PRId32, d);
         if (wh_query(j->wh, "DELETE FROM dirty_days WHERE game_id = $1 AND day = $2", "ti", del,
-                     NULL, NULL, &j->err) < 0)
-            goto out;
+                     NULL, NULL, &j->err) < 0 ||
+            affected_add_day(&aff, d, 1) != 0)
+            goto oom_or_out;
         (*computed)++;
+    }
+    /* Days reached for the first time: cohort cells that end on them. At most
+     * one LTV window back is enough. */
+    if (has_h && horizon > old_h)
+        for (d = horizon - (int32_t)(horizon - old_h > LTV_MAX_DAY ? LTV_MAX_DAY : horizon - old_h) + 1;
+             d <= horizon; d++)
+            if (affected_add_day(&aff, d, 0) != 0)
+                goto oom_or_out;
+    day_list_unique(&aff.weeks);
+    day_list_unique(&aff.months);
+    day_list_unique(&aff.retention);
+    day_list_unique(&aff.ltv);
+    for (i = 0; i < aff.weeks.n + aff.months.n; i++) {
+        day_status st;
+        int is_week = i < aff.weeks.n;
+        d = is_week ? aff.weeks.days[i] : aff.months.days[i - aff.weeks.n];
+        memset(&st, 0, sizeof st);
+        if (d > horizon)
+            continue;
+        if (revenue_period_compute(j->wh, game, is_week ? PERIOD_WEEK : PERIOD_MONTH, d, horizon,
+                                   j->fx, rc_, &st, &j->err) != 0)
+            goto out;
+        if (st.fx_missing)
+            report_missing_rate(j, game, is_week ? "revenue of the week of" : "revenue of the month of",
+                                d, &st);
+    }
+    for (i = 0; i < aff.retention.n; i++)
+        if (aff.retention.days[i] < horizon &&
+            retention_compute(j->wh, game, aff.retention.days[i], horizon, &j->err) != 0)
+            goto out;
+    for (i = 0; i < aff.ltv.n; i++) {
+        day_status st;
+        memset(&st, 0, sizeof st);
+        if (aff.ltv.days[i] > horizon)
+            continue;
+        if (ltv_compute(j->wh, game, aff.ltv.days[i], horizon, j->fx, rc_, &st, &j->err) != 0)
+            goto out;
+        if (st.fx_missing)
+            report_missing_rate(j, game, "LTV of the cohort", aff.ltv.days[i], &st);
     }
     {
         const char *hp[2] = {game, limit};
@@ -286,8 +428,13 @@ static int compute_game(job *j, size_t g, size_t *computed, dq_counts *dq)
             goto out;
     }
     rc = 0;
+    goto out;
+oom_or_out:
+    if (!j->err.msg[0])
+        ms_error_set(&j->err, "out of memory");
 out:
     free(days.days);
+    affected_free(&aff);
     return rc;
 }
 

@@ -19,12 +19,16 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "keymap.h"
 #include "warehouse.h"
 
 #define STMT_CACHE 96
 
+/* Prepared statements are cached by their text (a copy is kept: callers may
+ * build SQL in buffers they reuse, so a pointer says nothing). */
 typedef struct cached_stmt {
-    const char *sql;      /* the caller's literal; compared by pointer, then text */
+    char *sql;
+    uint64_t hash;
     sqlite3_stmt *stmt;
 } cached_stmt;
 
@@ -51,8 +55,10 @@ static void sq_close(void *db)
     size_t i;
     if (!s)
         return;
-    for (i = 0; i < s->n_cache; i++)
+    for (i = 0; i < s->n_cache; i++) {
         sqlite3_finalize(s->cache[i].stmt);
+        free(s->cache[i].sql);
+    }
     if (s->load)
         sqlite3_finalize(s->load);
     if (s->db)
@@ -137,8 +143,9 @@ static sqlite3_stmt *sq_prepare(sqlite_wh *s, const char *sql, ms_error *err)
 {
     size_t i;
     sqlite3_stmt *st = NULL;
+    uint64_t h = hash_bytes(sql, strlen(sql), 0);
     for (i = 0; i < s->n_cache; i++)
-        if (s->cache[i].sql == sql || strcmp(s->cache[i].sql, sql) == 0)
+        if (s->cache[i].hash == h && strcmp(s->cache[i].sql, sql) == 0)
             return s->cache[i].stmt;
     if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
         sq_error(s, err, "prepare");
@@ -146,9 +153,13 @@ static sqlite3_stmt *sq_prepare(sqlite_wh *s, const char *sql, ms_error *err)
         return NULL;
     }
     if (s->n_cache < STMT_CACHE) {
-        s->cache[s->n_cache].sql = sql;
-        s->cache[s->n_cache].stmt = st;
-        s->n_cache++;
+        char *copy = strdup(sql);
+        if (copy) {
+            s->cache[s->n_cache].sql = copy;
+            s->cache[s->n_cache].hash = h;
+            s->cache[s->n_cache].stmt = st;
+            s->n_cache++;
+        }
     }
     return st;
 }

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "currency.h"
 #include "export.h"
 #include "money.h"
 #include "timefmt.h"
@@ -75,34 +74,9 @@ static int add_counts(void *ctx, int ncols, const char *const *v)
     return 0;
 }
 
-/* Converts sum_minor of `currency` into *dst with the day's rate. */
 static int add_money(kpi_day *k, money_value *dst, const char *currency, const char *sum_minor)
 {
-    mpq_t factor;
-    int32_t used;
-    int minor = currency_minor_units(currency, strlen(currency));
-    fx_status s;
-    if (minor < 0)
-        return ms_error_set(k->err, "unknown currency %s in the warehouse", currency);
-    mpq_init(factor);
-    s = fx_factor(k->fx, k->day, currency, factor, &used, k->err);
-    if (s == FX_ERROR) {
-        mpq_clear(factor);
-        return -1;
-    }
-    if (s == FX_MISSING) {
-        k->st->fx_missing = 1;
-        snprintf(k->st->missing_currency, sizeof k->st->missing_currency, "%s", currency);
-        mpq_clear(factor);
-        return 0;
-    }
-    if (s == FX_SUBSTITUTED) {
-        k->st->fx_substituted = 1;
-        k->st->substituted_from = used;
-    }
-    money_add_scaled(dst, strtoll(sum_minor, NULL, 10), minor, factor);
-    mpq_clear(factor);
-    return 0;
+    return convert_add(k->fx, k->day, currency, sum_minor, dst, k->st, k->err);
 }
 
 /* Rows: platform, country, currency, sum(amount_minor) */

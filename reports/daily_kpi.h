@@ -14,15 +14,11 @@
 
 #include <stdint.h>
 
+#include "conversion.h"
 #include "fx_rates.h"
 #include "warehouse.h"
 
-typedef struct day_status {
-    int fx_missing;              /* 1: not computed, a rate is missing */
-    char missing_currency[4];
-    int fx_substituted;          /* 1: a substituted rate document was used */
-    int32_t substituted_from;    /* the day of that document */
-} day_status;
+
 
 /* Computes and stores the KPIs of (game_id, day). When a rate is missing
  * nothing is written and st->fx_missing is set (returns 0). Returns -1 on

@@ -27,11 +27,42 @@ static const report_column data_quality_columns[] = {
     C("run_date", COL_TEXT), C("game_id", COL_TEXT), C("item", COL_TEXT), C("count", COL_INT),
 };
 
+static const report_column retention_columns[] = {
+    C("cohort_date", COL_TEXT), C("game_id", COL_TEXT), C("platform", COL_TEXT),
+    C("country", COL_TEXT), C("day", COL_INT), C("cohort_size", COL_INT),
+    C("retained", COL_INT), C("rate", COL_DECIMAL),
+};
+
+static const report_column ltv_columns[] = {
+    C("cohort_date", COL_TEXT), C("game_id", COL_TEXT), C("platform", COL_TEXT),
+    C("country", COL_TEXT), C("day", COL_INT), C("cohort_size", COL_INT),
+    C("revenue", COL_DECIMAL), C("ltv", COL_DECIMAL), C("currency", COL_TEXT),
+};
+
+static const report_column revenue_columns[] = {
+    C("period", COL_PERIOD), C("period_start", COL_TEXT), C("period_end", COL_TEXT),
+    C("game_id", COL_TEXT), C("revenue", COL_DECIMAL), C("refund_amount", COL_DECIMAL),
+    C("net_revenue", COL_DECIMAL), C("orders", COL_INT), C("payers", COL_INT),
+    C("active_users", COL_INT), C("arppu", COL_DECIMAL), C("arpu", COL_DECIMAL),
+    C("currency", COL_TEXT),
+};
+
+static const report_column revenue_by_currency_columns[] = {
+    C("date", COL_TEXT), C("game_id", COL_TEXT), C("pay_channel", COL_TEXT),
+    C("currency", COL_TEXT), C("orders", COL_INT), C("amount", COL_DECIMAL),
+    C("revenue", COL_DECIMAL), C("refunds", COL_INT), C("refund_amount_original", COL_DECIMAL),
+    C("reporting_currency", COL_TEXT),
+};
+
 #define REPORT(name, part, cols) {name, part, cols, MS_ARRAY_LEN(cols)}
 
 static const report_def reports[] = {
     REPORT("daily_kpi", "date", daily_kpi_columns),
     REPORT("data_quality", "run_date", data_quality_columns),
+    REPORT("retention", "cohort_date", retention_columns),
+    REPORT("ltv", "cohort_date", ltv_columns),
+    REPORT("revenue", "period_start", revenue_columns),
+    REPORT("revenue_by_currency", "date", revenue_by_currency_columns),
 };
 
 const report_def *report_find(const char *name)
@@ -173,9 +204,12 @@ int export_render(warehouse *wh, const report_def *def, const char *partition, b
             goto oom;
     if (buf_printf(&sql, " FROM %s WHERE %s = $1", def->name, def->partition_column) != 0)
         goto oom;
+    err->msg[0] = '\0';
     if (wh_query(wh, sql.data, "t", params, collect_row, &rs, err) < 0) {
         if (rs.failed)
             goto oom;
+        if (!err->msg[0])
+            ms_error_set(err, "reading %s %s: unexpected columns", def->name, partition);
         goto out;
     }
     /* Sort an index of row pointers; reruns give the same order whatever the

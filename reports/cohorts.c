@@ -1,0 +1,266 @@
+/*
+ * cohorts.c - retention and LTV (see cohorts.h).
+ */
+#include "cohorts.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "breakdown.h"
+#include "export.h"
+#include "keymap.h"
+#include "timefmt.h"
+
+const int retention_days[9] = {1, 2, 3, 4, 5, 6, 7, 14, 30};
+const int ltv_days[7] = {1, 3, 7, 14, 30, 60, 90};
+
+/* Count slots of a cohort cell: [0] cohort size, [1 + i] retained on day
+ * retention_days[i]. Money slots (LTV): cumulative revenue per ltv_days[i]. */
+
+typedef struct cohort_ctx {
+    breakdown cells;
+    int32_t cohort;
+    int32_t horizon;
+    keymap seen;        /* retention: account + day already counted */
+    fx_table *fx;
+    day_status *st;
+    ms_error *err;
+} cohort_ctx;
+
+/* Rows: platform, country, count */
+static int add_size(void *ctx, int ncols, const char *const *v)
+{
+    cohort_ctx *c = ctx;
+    bd_cell *cell = breakdown_cell(&c->cells, v[0], v[1]);
+    (void)ncols;
+    if (!cell)
+        return ms_error_set(c->err, "out of memory");
+    cell->n[0] += strtoll(v[2], NULL, 10);
+    return 0;
+}
+
+static int retention_index(int32_t cohort, int32_t day)
+{
+    size_t i;
+    for (i = 0; i < MS_ARRAY_LEN(retention_days); i++)
+        if (day == cohort + retention_days[i])
+            return (int)i;
+    return -1;
+}
+
+/* Rows: account_id, day, platform, country. An account active on a day both
+ * by events and by a payment is counted once. */
+static int add_retained(void *ctx, int ncols, const char *const *v)
+{
+    cohort_ctx *c = ctx;
+    int32_t day = (int32_t)strtol(v[1], NULL, 10);
+    int idx = retention_index(c->cohort, day);
+    char key[300];
+    int n, is_new;
+    bd_cell *cell;
+    (void)ncols;
+    if (idx < 0 || day > c->horizon)
+        return 0;
+    n = snprintf(key, sizeof key, "%s|%" PRId32, v[0], day);
+    if (n < 0 || (size_t)n >= sizeof key)
+        return ms_error_set(c->err, "account id too long");
+    if (keymap_put(&c->seen, 0, key, (size_t)n, &is_new) < 0)
+        return ms_error_set(c->err, "out of memory");
+    if (!is_new)
+        return 0;
+    cell = breakdown_cell(&c->cells, v[2], v[3]);
+    if (!cell)
+        return ms_error_set(c->err, "out of memory");
+    cell->n[1 + idx]++;
+    return 0;
+}
+
+static const char q_cohort_size[] =
+    "SELECT platform, country, count(*) FROM accounts WHERE game_id = $1 AND cohort_day = $2 "
+    "GROUP BY platform, country";
+static const char q_retained_events[] =
+    "SELECT a.account_id, s.day, a.platform, a.country FROM accounts a JOIN activity s ON "
+    "s.game_id = a.game_id AND s.account_id = a.account_id WHERE a.game_id = $1 AND "
+    "a.cohort_day = $2 AND s.day > $2 AND s.day <= $3";
+static const char q_retained_payments[] =
+    "SELECT a.account_id, p.day, a.platform, a.country FROM accounts a JOIN payments p ON "
+    "p.game_id = a.game_id AND p.account_id = a.account_id WHERE a.game_id = $1 AND "
+    "a.cohort_day = $2 AND p.day > $2 AND p.day <= $3 AND p.status = 'paid' AND p.sandbox = 0";
+
+static int replace_rows(warehouse *wh, const char *table, const char *game_id, const char *date,
+                        ms_error *err)
+{
+    const char *params[2] = {date, game_id};
+    char sql[128];
+    snprintf(sql, sizeof sql, "DELETE FROM %s WHERE cohort_date = $1 AND game_id = $2", table);
+    return wh_query(wh, sql, "tt", params, NULL, NULL, err) < 0 ? -1 : 0;
+}
+
+int retention_compute(warehouse *wh, const char *game_id, int32_t cohort, int32_t horizon,
+                      ms_error *err)
+{
+    cohort_ctx c;
+    breakdown rows;
+    char cohort_s[24], limit_s[24], date[11];
+    const char *params[3] = {game_id, cohort_s, limit_s};
+    int32_t limit = cohort + 30 < horizon ? cohort + 30 : horizon;
+    size_t i, k;
+    int rc = -1;
+
+    memset(&c, 0, sizeof c);
+    breakdown_init(&c.cells);
+    breakdown_init(&rows);
+    keymap_init(&c.seen);
+    c.cohort = cohort;
+    c.horizon = horizon;
+    c.err = err;
+    snprintf(cohort_s, sizeof cohort_s, "%" PRId32, cohort);
+    snprintf(limit_s, sizeof limit_s, "%" PRId32, limit);
+    day_format(cohort, date);
+
+    if (wh_query(wh, q_cohort_size, "ti", params, add_size, &c, err) < 0 ||
+        wh_query(wh, q_retained_events, "tii", params, add_retained, &c, err) < 0 ||
+        wh_query(wh, q_retained_payments, "tii", params, add_retained, &c, err) < 0 ||
+        breakdown_rollup(&c.cells, &rows) != 0 || replace_rows(wh, "retention", game_id, date, err))
+        goto out;
+    for (i = 0; i < rows.n_cells; i++) {
+        const bd_cell *r = &rows.cells[i];
+        if (r->n[0] == 0)
+            continue; /* an empty cohort has no cells */
+        for (k = 0; k < MS_ARRAY_LEN(retention_days); k++) {
+            char day_n[8], size[24], retained[24], rate[48];
+            const char *v[8];
+            if (cohort + retention_days[k] > horizon)
+                break; /* that day has not been processed yet */
+            snprintf(day_n, sizeof day_n, "%d", retention_days[k]);
+            snprintf(size, sizeof size, "%" PRId64, r->n[0]);
+            snprintf(retained, sizeof retained, "%" PRId64, r->n[1 + k]);
+            ratio_format(r->n[1 + k], r->n[0], 6, rate, sizeof rate);
+            v[0] = date;
+            v[1] = game_id;
+            v[2] = r->platform;
+            v[3] = r->country;
+            v[4] = day_n;
+            v[5] = size;
+            v[6] = retained;
+            v[7] = rate;
+            if (wh_query(wh,
+                         "INSERT INTO retention (cohort_date, game_id, platform, country, day, "
+                         "cohort_size, retained, rate) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                         "ttttiiit", v, NULL, NULL, err) < 0)
+                goto out;
+        }
+    }
+    if (export_mark_pending(wh, "retention", date, err) != 0)
+        goto out;
+    rc = 0;
+out:
+    breakdown_free(&c.cells);
+    breakdown_free(&rows);
+    keymap_free(&c.seen);
+    return rc;
+}
+
+/* Rows: platform, country, day, currency, sum(amount_minor): added to every
+ * LTV window that contains the day. */
+static int add_ltv_revenue(void *ctx, int ncols, const char *const *v)
+{
+    cohort_ctx *c = ctx;
+    int32_t day = (int32_t)strtol(v[2], NULL, 10);
+    bd_cell *cell = breakdown_cell(&c->cells, v[0], v[1]);
+    money_value amount;
+    size_t k;
+    int rc;
+    (void)ncols;
+    if (!cell)
+        return ms_error_set(c->err, "out of memory");
+    money_init(&amount);
+    rc = convert_add(c->fx, day, v[3], v[4], &amount, c->st, c->err);
+    if (rc == 0)
+        for (k = 0; k < MS_ARRAY_LEN(ltv_days); k++)
+            if (day <= c->cohort + ltv_days[k] - 1)
+                money_add(&cell->m[k], &amount);
+    money_clear(&amount);
+    return rc;
+}
+
+static const char q_ltv_revenue[] =
+    "SELECT a.platform, a.country, p.day, p.currency, sum(p.amount_minor) FROM accounts a "
+    "JOIN payments p ON p.game_id = a.game_id AND p.account_id = a.account_id WHERE "
+    "a.game_id = $1 AND a.cohort_day = $2 AND p.day >= $2 AND p.day <= $3 AND "
+    "p.status = 'paid' AND p.sandbox = 0 GROUP BY a.platform, a.country, p.day, p.currency";
+
+int ltv_compute(warehouse *wh, const char *game_id, int32_t cohort, int32_t horizon,
+                fx_table *fx, const char *reporting_currency, day_status *st, ms_error *err)
+{
+    cohort_ctx c;
+    breakdown rows;
+    char cohort_s[24], limit_s[24], date[11];
+    const char *params[3] = {game_id, cohort_s, limit_s};
+    int32_t limit = cohort + LTV_MAX_DAY - 1 < horizon ? cohort + LTV_MAX_DAY - 1 : horizon;
+    size_t i, k;
+    int rc = -1;
+
+    memset(&c, 0, sizeof c);
+    breakdown_init(&c.cells);
+    breakdown_init(&rows);
+    keymap_init(&c.seen);
+    c.cohort = cohort;
+    c.horizon = horizon;
+    c.fx = fx;
+    c.st = st;
+    c.err = err;
+    snprintf(cohort_s, sizeof cohort_s, "%" PRId32, cohort);
+    snprintf(limit_s, sizeof limit_s, "%" PRId32, limit);
+    day_format(cohort, date);
+
+    if (wh_query(wh, q_cohort_size, "ti", params, add_size, &c, err) < 0 ||
+        wh_query(wh, q_ltv_revenue, "tii", params, add_ltv_revenue, &c, err) < 0)
+        goto out;
+    if (st->fx_missing) {
+        rc = 0;
+        goto out;
+    }
+    if (breakdown_rollup(&c.cells, &rows) != 0 || replace_rows(wh, "ltv", game_id, date, err))
+        goto out;
+    for (i = 0; i < rows.n_cells; i++) {
+        const bd_cell *r = &rows.cells[i];
+        if (r->n[0] == 0)
+            continue;
+        for (k = 0; k < MS_ARRAY_LEN(ltv_days); k++) {
+            char day_n[8], size[24], revenue[48], ltv[48];
+            const char *v[9];
+            if (cohort + ltv_days[k] - 1 > horizon)
+                break;
+            snprintf(day_n, sizeof day_n, "%d", ltv_days[k]);
+            snprintf(size, sizeof size, "%" PRId64, r->n[0]);
+            money_format(&r->m[k], 2, revenue, sizeof revenue);
+            money_format_ratio(&r->m[k], r->n[0], 6, ltv, sizeof ltv);
+            v[0] = date;
+            v[1] = game_id;
+            v[2] = r->platform;
+            v[3] = r->country;
+            v[4] = day_n;
+            v[5] = size;
+            v[6] = revenue;
+            v[7] = ltv;
+            v[8] = reporting_currency;
+            if (wh_query(wh,
+                         "INSERT INTO ltv (cohort_date, game_id, platform, country, day, "
+                         "cohort_size, revenue, ltv, currency) VALUES ($1, $2, $3, $4, $5, $6, "
+                         "$7, $8, $9)",
+                         "ttttiittt", v, NULL, NULL, err) < 0)
+                goto out;
+        }
+    }
+    if (export_mark_pending(wh, "ltv", date, err) != 0)
+        goto out;
+    rc = 0;
+out:
+    breakdown_free(&c.cells);
+    breakdown_free(&rows);
+    keymap_free(&c.seen);
+    return rc;
+}

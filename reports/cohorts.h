@@ -1,0 +1,35 @@
+/*
+ * cohorts.h - retention and LTV of one registration cohort (metrics.md
+ * "Retention", "LTV").
+ *
+ * Cohort C of a game: the accounts with reg_day = C, in breakdown rows by
+ * their registration attributes. A cell (C, N) exists once its last day has
+ * been processed (C+N for retention, C+N-1 for LTV, at most `horizon`, the
+ * game's last processed day), so a cohort's partition grows as days pass and
+ * is recomputed whole: the work is in proportion to the cohort's accounts and
+ * their activity in the window, never to the warehouse.
+ *
+ * Both replace the game's rows of the cohort in their table and mark the
+ * partition for export, inside the caller's transaction.
+ */
+#ifndef MOONSTAT_COHORTS_H
+#define MOONSTAT_COHORTS_H
+
+#include <stdint.h>
+
+#include "conversion.h"
+#include "warehouse.h"
+
+/* Retention days N (次留 .. 30留) and LTV days. */
+extern const int retention_days[9];
+extern const int ltv_days[7];
+#define LTV_MAX_DAY 90
+
+int retention_compute(warehouse *wh, const char *game_id, int32_t cohort, int32_t horizon,
+                      ms_error *err);
+
+/* When a rate is missing nothing is written and st->fx_missing is set. */
+int ltv_compute(warehouse *wh, const char *game_id, int32_t cohort, int32_t horizon,
+                fx_table *fx, const char *reporting_currency, day_status *st, ms_error *err);
+
+#endif
