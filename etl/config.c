@@ -81,8 +81,8 @@ static const key_def keys[] = {
      .doc = "Directory of SDK event logs, scanned recursively."},
     {.section = SEC_MOONSTAT, .key = "warehouse", .type = T_WAREHOUSE_URI, .required = 1,
      .off = offsetof(config, warehouse),
-     .doc = "`sqlite:///abs/path`, `sqlite://relative/path` (resolved against the "
-            "configuration directory) or `postgresql://user@host/db` (kept as is; the "
+     .doc = "`sqlite:///abs/path`, `sqlite://relative/path` or `sqlite:///name.db` (a bare "
+            "file name; both resolved against the configuration directory) or `postgresql://user@host/db` (kept as is; the "
             "password comes from PGPASSFILE, .pgpass or PGPASSWORD)."},
     {.section = SEC_MOONSTAT, .key = "export_dir", .type = T_PATH, .required = 1,
      .off = offsetof(config, export_dir),
@@ -102,7 +102,7 @@ static const key_def keys[] = {
             "is rejected."},
     {.section = SEC_MOONSTAT, .key = "threads", .type = T_INT, .def = "0",
      .off = offsetof(config, threads), .lo = 0, .hi = 64,
-     .doc = "Worker threads, 0..64; 0 means the number of CPUs."},
+     .doc = "Reserved for parallel ingestion (issue 4); today the job runs on one thread. Worker threads, 0..64; 0 means the number of CPUs."},
 
     {.section = SEC_SOURCE, .key = "mysql", .type = T_MYSQL_URI, .required = 1,
      .off = offsetof(config, source_mysql),
