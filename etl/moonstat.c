@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alert.h"
 #include "config.h"
 #include "job.h"
 #include "timefmt.h"
@@ -25,6 +26,8 @@ static const char usage_text[] =
     "  moonstat run       [--config FILE] [--date YYYY-MM-DD]   the nightly job\n"
     "  moonstat backfill  [--config FILE] --from D1 --to D2      recompute and republish days\n"
     "  moonstat status    [--config FILE]                        last runs, horizons, dirty days\n"
+    "  moonstat alert     --url URL --command C --exit-code N --message M\n"
+    "                                                            post a failure to a webhook\n"
     "  moonstat --help | --version | --help-config\n"
     "\n"
     "The configuration is --config FILE, else $MOONSTAT_CONFIG, else ./moonstat.conf.\n"
@@ -46,6 +49,47 @@ static int parse_day_arg(const char *flag, const char *value, int32_t *out)
         return -1;
     }
     return 0;
+}
+
+/* `moonstat alert`: the cron wrapper's failure notice (the URL may hold a
+ * token: it is never printed). */
+static int alert_command(int argc, char **argv)
+{
+    const char *url = getenv("MOONSTAT_ALERT_URL"), *command = "run", *message = "";
+    int exit_code = 1, i, rc = EXIT_FAILURE_RUN;
+    char host[256];
+    buf body;
+    ms_error err;
+
+    for (i = 2; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--url") == 0)
+            url = argv[i + 1];
+        else if (strcmp(argv[i], "--command") == 0)
+            command = argv[i + 1];
+        else if (strcmp(argv[i], "--exit-code") == 0)
+            exit_code = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--message") == 0)
+            message = argv[i + 1];
+        else
+            return usage_error("unexpected argument", argv[i]);
+    }
+    if (i != argc)
+        return usage_error("unexpected argument", argv[i]);
+    if (!url || !*url)
+        return usage_error("alert needs --url or MOONSTAT_ALERT_URL", NULL);
+    if (gethostname(host, sizeof host) != 0)
+        snprintf(host, sizeof host, "unknown");
+    host[sizeof host - 1] = '\0';
+    buf_init(&body, 0);
+    if (alert_body(&body, host, command, exit_code, message) != 0) {
+        fprintf(stderr, "moonstat: alert: out of memory\n");
+    } else if (alert_send(url, body.data, 20, &err) != 0) {
+        fprintf(stderr, "moonstat: alert: %s\n", err.msg);
+    } else {
+        rc = EXIT_OK;
+    }
+    buf_free(&body);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -79,6 +123,8 @@ int main(int argc, char **argv)
         buf_free(&out);
         return EXIT_OK;
     }
+    if (strcmp(command, "alert") == 0)
+        return alert_command(argc, argv);
     if (strcmp(command, "run") != 0 && strcmp(command, "backfill") != 0 &&
         strcmp(command, "status") != 0)
         return usage_error("unknown command", command);

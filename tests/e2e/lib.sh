@@ -14,7 +14,7 @@ TEST_NAME=$(basename "$0" .sh)
 PASSED=0
 FAILED=0
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/moonstat-$TEST_NAME.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
 
 # check DESCRIPTION COMMAND...: passes when the command exits 0.
 check() {
@@ -122,13 +122,24 @@ skip_test() {
 # mtime(ns) sha256" (sha256 "-" for directories). Equal snapshots mean no
 # byte, no mtime and no inode changed and nothing appeared or vanished.
 tree_snapshot() {
-    (cd "$1" 2>/dev/null && find . -mindepth 1 | LC_ALL=C sort | while IFS= read -r p; do
-        if [ -d "$p" ]; then
-            printf '%s d -\n' "$(stat -c '%n %i %Y %y' -- "$p")"
-        else
-            printf '%s f %s\n' "$(stat -c '%n %i %Y %y' -- "$p")" "$(sha256sum <"$p" | cut -d' ' -f1)"
-        fi
-    done)
+    python3 - "$1" <<'PY'
+import hashlib, os, sys
+root = sys.argv[1]
+out = []
+for d, dirs, files in os.walk(root):
+    for name in dirs + files:
+        p = os.path.join(d, name)
+        st = os.lstat(p)
+        rel = os.path.relpath(p, root)
+        if os.path.isdir(p):
+            out.append("%s d %d %d -" % (rel, st.st_ino, st.st_mtime_ns))
+        else:
+            with open(p, "rb") as f:
+                h = hashlib.sha256(f.read()).hexdigest()
+            out.append("%s f %d %d %s" % (rel, st.st_ino, st.st_mtime_ns, h))
+for line in sorted(out):
+    print(line)
+PY
 }
 
 # kpi_row DIR DATE GAME [PLATFORM COUNTRY]: the daily_kpi row of that game,
