@@ -285,11 +285,9 @@ static int affected_add_day(affected *a, int32_t d, int facts_changed)
         if (day_list_add(&a->weeks, start) != 0)
             return -1;
         period_bounds(PERIOD_MONTH, d, &start, &end);
-        if (day_list_add(&a->months, start) != 0 || day_list_add(&a->retention, d) != 0)
+        if (day_list_add(&a->months, start) != 0 || day_list_add(&a->retention, d) != 0 ||
+            day_list_add(&a->ltv, d) != 0)
             return -1;
-        for (k = 0; k < LTV_MAX_DAY; k++)
-            if (day_list_add(&a->ltv, d - (int32_t)k) != 0)
-                return -1;
     } else {
         /* The day was reached: the cells that end on it appear. */
         for (k = 0; k < MS_ARRAY_LEN(ltv_days); k++)
@@ -350,7 +348,6 @@ static int compute_game(job *j, size_t g, size_t *computed, dq_counts *dq)
         day_status st;
         char day[24];
         const char *del[2] = {game, day};
-        int32_t start, end;
         d = days.days[i];
         memset(&st, 0, sizeof st);
         if (daily_kpi_compute(j->wh, game, d, j->fx, rc_, &st, &j->err) != 0 ||
@@ -371,10 +368,17 @@ static int compute_game(job *j, size_t g, size_t *computed, dq_counts *dq)
                    date, from);
             dq[g].fx_substitutions++;
         }
-        period_bounds(PERIOD_DAY, d, &start, &end);
         snprintf(day, sizeof day, "%" PRId32, d);
         if (wh_query(j->wh, "DELETE FROM dirty_days WHERE game_id = $1 AND day = $2", "ti", del,
-                     NULL, NULL, &j->err) < 0 ||
+                     NULL, NULL, &j->err) < 0)
+            goto out;
+        /* LTV cells of a day's payments are in the cohorts of its payers. */
+        if (wh_query(j->wh,
+                     "SELECT DISTINCT a.cohort_day FROM payments p JOIN accounts a ON "
+                     "a.game_id = p.game_id AND a.account_id = p.account_id WHERE "
+                     "p.game_id = $1 AND p.day = $2 AND p.status = 'paid' AND p.sandbox = 0 "
+                     "AND a.cohort_day IS NOT NULL",
+                     "ti", del, collect_day, &aff.ltv, &j->err) < 0 ||
             affected_add_day(&aff, d, 1) != 0)
             goto oom_or_out;
         (*computed)++;
@@ -616,6 +620,13 @@ int job_run(const config *cfg, const job_options *opt)
             stage_compute(&j);
     stage_publish(&j);
     record_end(&j);
+    {
+        uint64_t statements, rows, work;
+        j.wh->ops->stats(j.wh->db, &statements, &rows, &work);
+        ms_log(MS_LOG_INFO,
+               "warehouse work: %" PRIu64 " statements, %" PRIu64 " rows read, %" PRIu64 " steps",
+               statements, rows, work);
+    }
 out:
     warehouse_close(j.wh);
     fx_table_free(j.fx);

@@ -51,6 +51,10 @@ typedef struct warehouse_ops {
                       ms_error *err);
     int (*load_row)(void *db, const char *const *vals, ms_error *err);
     int (*load_end)(void *db, ms_error *err);
+    /* Work done so far: statements run, rows handed back, and the backend's
+     * own measure of work (SQLite: virtual-machine steps). For tests and
+     * logs: it shows that a night's work does not grow with history. */
+    void (*stats)(void *db, uint64_t *statements, uint64_t *rows, uint64_t *work);
 } warehouse_ops;
 
 typedef struct warehouse {

@@ -42,6 +42,7 @@ typedef struct sqlite_wh {
     int load_cols;
     const char *load_types;
     char load_types_buf[64];
+    uint64_t n_statements, n_rows, n_steps;
 } sqlite_wh;
 
 static int sq_error(sqlite_wh *s, ms_error *err, const char *what)
@@ -223,6 +224,7 @@ static int sq_query(void *db, const char *sql, const char *types, const char *co
             n = (int)MS_ARRAY_LEN(vals);
         for (i = 0; i < n; i++)
             vals[i] = (const char *)sqlite3_column_text(st, i);
+        s->n_rows++;
         result = fn(ctx, n, vals);
         if (result != 0)
             break;
@@ -233,6 +235,8 @@ static int sq_query(void *db, const char *sql, const char *types, const char *co
         result = -1;
     }
 done:
+    s->n_statements++;
+    s->n_steps += (uint64_t)sqlite3_stmt_status(st, SQLITE_STMTSTATUS_VM_STEP, 1);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     if (!is_cached(s, st))
@@ -279,13 +283,23 @@ static int sq_load_row(void *db, const char *const *vals, ms_error *err)
     sqlite_wh *s = db;
     if (sq_bind(s, s->load, s->load_types, vals, 1, err) != 0)
         return -1;
+    s->n_statements++;
     if (sqlite3_step(s->load) != SQLITE_DONE) {
         sq_error(s, err, "bulk insert");
         sqlite3_reset(s->load);
         return -1;
     }
+    s->n_steps += (uint64_t)sqlite3_stmt_status(s->load, SQLITE_STMTSTATUS_VM_STEP, 1);
     sqlite3_reset(s->load);
     return 0;
+}
+
+static void sq_stats(void *db, uint64_t *statements, uint64_t *rows, uint64_t *work)
+{
+    const sqlite_wh *s = db;
+    *statements = s->n_statements;
+    *rows = s->n_rows;
+    *work = s->n_steps;
 }
 
 static int sq_load_end(void *db, ms_error *err)
@@ -308,4 +322,5 @@ const warehouse_ops warehouse_sqlite_ops = {
     .load_begin = sq_load_begin,
     .load_row = sq_load_row,
     .load_end = sq_load_end,
+    .stats = sq_stats,
 };
