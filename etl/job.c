@@ -22,6 +22,14 @@
 #include "tz.h"
 #include "warehouse.h"
 
+/* Seconds since an earlier monotonic instant, for the stage log lines. */
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
 typedef struct job {
     const config *cfg;
     const job_options *opt;
@@ -156,7 +164,9 @@ static int stage_ingest(job *j)
     ingest_result res;
     int touched = 0, rc = -1;
     size_t i;
+    struct timespec t0;
 
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     if (ingest_run(j->cfg, j->wh, (const tz_zone *const *)j->zones, &res, &j->err) != 0) {
         job_fail(j, EXIT_FAILURE_RUN, "ingest failed: %s; fix the input tree and run again",
                  j->err.msg);
@@ -168,8 +178,8 @@ static int stage_ingest(job *j)
                  "corrupt input file %s; not ingested, retried by the next run: replace it with "
                  "a complete copy",
                  res.corrupt[i]);
-    ms_log(MS_LOG_INFO, "ingested %zu files: %" PRIu64 " lines, %" PRIu64 " rejected", res.n_files,
-           res.lines_read, res.rejected);
+    ms_log(MS_LOG_INFO, "read %zu files: %" PRIu64 " lines, %" PRIu64 " rejected (%.2f s)",
+           res.n_files, res.lines_read, res.rejected, seconds_since(&t0));
     if (res.lines_read > 0 &&
         (double)res.rejected > j->cfg->max_reject_rate * (double)res.lines_read) {
         job_fail(j, EXIT_GATE,
@@ -192,6 +202,7 @@ static int stage_ingest(job *j)
     }
     if (wh_commit(j->wh, &j->err) != 0)
         goto fail;
+    ms_log(MS_LOG_INFO, "stored the facts (%.2f s)", seconds_since(&t0));
     rc = 0;
     goto out;
 fail:
@@ -447,7 +458,9 @@ static int stage_compute(job *j)
     dq_counts *dq = calloc(j->cfg->n_games + 1, sizeof *dq);
     size_t g, computed = 0;
     int touched = 0;
+    struct timespec t0;
 
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     if (!dq) {
         job_fail(j, EXIT_FAILURE_RUN, "out of memory");
         return -1;
@@ -466,7 +479,7 @@ static int stage_compute(job *j)
     }
     if (wh_commit(j->wh, &j->err) != 0)
         goto fail;
-    ms_log(MS_LOG_INFO, "computed %zu game-days", computed);
+    ms_log(MS_LOG_INFO, "computed %zu game-days (%.2f s)", computed, seconds_since(&t0));
     free(dq);
     return 0;
 fail:
@@ -481,6 +494,8 @@ fail:
 static void stage_publish(job *j)
 {
     export_stats stats;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     if (publish_cleanup_staging(j->cfg->export_dir, &j->err) != 0 ||
         mkdir_p(j->cfg->export_dir, &j->err) != 0 ||
         export_publish_pending(j->wh, j->cfg->export_dir, j->run_id, j->cfg->reporting_currency,
@@ -489,8 +504,8 @@ static void stage_publish(job *j)
                  "and run again (unpublished partitions are kept pending)", j->err.msg);
         return;
     }
-    ms_log(MS_LOG_INFO, "published %zu partitions (%zu already up to date)", stats.written,
-           stats.unchanged);
+    ms_log(MS_LOG_INFO, "published %zu partitions, %zu already up to date (%.2f s)",
+           stats.written, stats.unchanged, seconds_since(&t0));
 }
 
 /* ---- the run record ---------------------------------------------------------------- */

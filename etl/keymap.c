@@ -203,6 +203,14 @@ void fp_set_free(fp_set *s)
     memset(s, 0, sizeof *s);
 }
 
+/* Slot of a fingerprint: callers may pass structured values (the activity
+ * set packs an id and a day), so the bits are mixed first. */
+static inline size_t fp_slot(uint64_t lo, uint64_t hi, size_t mask)
+{
+    uint64_t h = (lo ^ (hi * 0xff51afd7ed558ccdull)) * 0x9e3779b97f4a7c15ull;
+    return (size_t)(h ^ (h >> 29)) & mask;
+}
+
 static int fp_set_grow(fp_set *s)
 {
     size_t n = s->n_slots ? s->n_slots * 2 : 4096, i;
@@ -218,7 +226,7 @@ static int fp_set_grow(fp_set *s)
         size_t j;
         if (!s->lo[i] && !s->hi[i])
             continue;
-        for (j = (size_t)s->lo[i] & (n - 1); lo[j] || hi[j]; j = (j + 1) & (n - 1))
+        for (j = fp_slot(s->lo[i], s->hi[i], n - 1); lo[j] || hi[j]; j = (j + 1) & (n - 1))
             ;
         lo[j] = s->lo[i];
         hi[j] = s->hi[i];
@@ -241,7 +249,8 @@ int fp_set_add(fp_set *s, uint64_t lo, uint64_t hi, uint32_t payload, uint32_t *
         lo = 1; /* keep (0,0) as the empty marker */
     if ((s->count + 1) * 4 > s->n_slots * 3 && fp_set_grow(s) != 0)
         return -1;
-    for (j = (size_t)lo & (s->n_slots - 1); s->lo[j] || s->hi[j]; j = (j + 1) & (s->n_slots - 1)) {
+    for (j = fp_slot(lo, hi, s->n_slots - 1); s->lo[j] || s->hi[j];
+         j = (j + 1) & (s->n_slots - 1)) {
         if (s->lo[j] == lo && s->hi[j] == hi) {
             if (payload_out)
                 *payload_out = s->payload[j];

@@ -80,13 +80,16 @@ static int add_retained(void *ctx, int ncols, const char *const *v)
 static const char q_cohort_size[] =
     "SELECT platform, country, count(*) FROM accounts WHERE game_id = $1 AND cohort_day = $2 "
     "GROUP BY platform, country";
+/* CROSS JOIN: SQLite then reads the cohort first and each member's days by
+ * (game, account, day), instead of every account's activity of the window;
+ * PostgreSQL plans it as the inner join it is. */
 static const char q_retained_events[] =
-    "SELECT a.account_id, s.day, a.platform, a.country FROM accounts a JOIN activity s ON "
-    "s.game_id = a.game_id AND s.account_id = a.account_id WHERE a.game_id = $1 AND "
+    "SELECT a.account_id, s.day, a.platform, a.country FROM accounts a CROSS JOIN activity s "
+    "WHERE s.game_id = a.game_id AND s.account_id = a.account_id AND a.game_id = $1 AND "
     "a.cohort_day = $2 AND s.day > $2 AND s.day <= $3";
 static const char q_retained_payments[] =
-    "SELECT a.account_id, p.day, a.platform, a.country FROM accounts a JOIN payments p ON "
-    "p.game_id = a.game_id AND p.account_id = a.account_id WHERE a.game_id = $1 AND "
+    "SELECT a.account_id, p.day, a.platform, a.country FROM accounts a CROSS JOIN payments p "
+    "WHERE p.game_id = a.game_id AND p.account_id = a.account_id AND a.game_id = $1 AND "
     "a.cohort_day = $2 AND p.day > $2 AND p.day <= $3 AND p.status = 'paid' AND p.sandbox = 0";
 
 static int replace_rows(warehouse *wh, const char *table, const char *game_id, const char *date,
@@ -188,7 +191,7 @@ static int add_ltv_revenue(void *ctx, int ncols, const char *const *v)
 
 static const char q_ltv_revenue[] =
     "SELECT a.platform, a.country, p.day, p.currency, sum(p.amount_minor) FROM accounts a "
-    "JOIN payments p ON p.game_id = a.game_id AND p.account_id = a.account_id WHERE "
+    "CROSS JOIN payments p WHERE p.game_id = a.game_id AND p.account_id = a.account_id AND "
     "a.game_id = $1 AND a.cohort_day = $2 AND p.day >= $2 AND p.day <= $3 AND "
     "p.status = 'paid' AND p.sandbox = 0 GROUP BY a.platform, a.country, p.day, p.currency";
 
