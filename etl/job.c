@@ -606,7 +606,7 @@ int job_run(const config *cfg, const job_options *opt)
         job_fail(&j, EXIT_FAILURE_RUN, "%s", j.err.msg);
         goto out;
     }
-    j.wh = warehouse_open(cfg->warehouse, NULL, &j.err);
+    j.wh = warehouse_open(cfg->warehouse, &j.err);
     if (!j.wh) {
         job_fail(&j, EXIT_FAILURE_RUN, "%s", j.err.msg);
         goto out;
@@ -622,6 +622,11 @@ int job_run(const config *cfg, const job_options *opt)
         goto out;
     default:
         job_fail(&j, EXIT_FAILURE_RUN, "%s", j.err.msg);
+        goto out;
+    }
+    if (warehouse_migrate(j.wh, &j.err) != 0) {
+        job_fail(&j, EXIT_FAILURE_RUN, "%s; check the warehouse's permissions and run again",
+                 j.err.msg);
         goto out;
     }
     ms_log(MS_LOG_INFO, "%s %s: warehouse %s (schema %d), up to %s", opt->kind == JOB_RUN ? "run" : "backfill",
@@ -668,10 +673,11 @@ static int print_row(void *ctx, int ncols, const char *const *v)
 int job_status(const config *cfg)
 {
     ms_error err;
-    warehouse *wh = warehouse_open(cfg->warehouse, NULL, &err);
+    warehouse *wh = warehouse_open(cfg->warehouse, &err);
     int rc = EXIT_FAILURE_RUN;
-    if (!wh) {
+    if (!wh || warehouse_read_version(wh, &err) != 0) {
         ms_log(MS_LOG_ERROR, "%s", err.msg);
+        warehouse_close(wh);
         return EXIT_FAILURE_RUN;
     }
     printf("warehouse %s, schema version %d\n", wh->display, wh->schema_version);

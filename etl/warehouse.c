@@ -57,12 +57,9 @@ static int read_version_row(void *ctx, int ncols, const char *const *vals)
 
 /* Applies schemas/<backend>/NNN_*.sql newer than the recorded version, each
  * in its own transaction together with the version bump. */
-static int migrate(warehouse *w, ms_error *err)
+int warehouse_read_version(warehouse *w, ms_error *err)
 {
     int current = 0;
-    size_t i;
-    buf sql;
-
     if (wh_exec(w, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, "
                    "name TEXT NOT NULL, applied_at TEXT NOT NULL)",
                 err) != 0)
@@ -70,6 +67,19 @@ static int migrate(warehouse *w, ms_error *err)
     if (wh_query(w, "SELECT max(version) FROM schema_version", "", NULL, read_version_row,
                  &current, err) < 0)
         return -1;
+    w->schema_version = current;
+    return 0;
+}
+
+int warehouse_migrate(warehouse *w, ms_error *err)
+{
+    int current;
+    size_t i;
+    buf sql;
+
+    if (warehouse_read_version(w, err) != 0)
+        return ms_error_prefix(err, "warehouse %s", w->display);
+    current = w->schema_version;
     buf_init(&sql, 0);
     for (i = 0; i < schema_files_count; i++) {
         const schema_file *f = &schema_files[i];
@@ -109,14 +119,13 @@ static int migrate(warehouse *w, ms_error *err)
     return 0;
 fail:
     buf_free(&sql);
-    return -1;
+    return ms_error_prefix(err, "warehouse %s", w->display);
 }
 
-warehouse *warehouse_open(const char *uri, const char *schema_root, ms_error *err)
+warehouse *warehouse_open(const char *uri, ms_error *err)
 {
     warehouse *w = NULL;
     const warehouse_ops *ops = warehouse_backend_for(uri);
-    (void)schema_root; /* migrations are compiled in (schemas/embed.sh) */
 
     if (!ops) {
         ms_error_set(err, "warehouse URI \"%s\": unknown scheme (use sqlite:///path or postgresql://...)",
@@ -132,10 +141,6 @@ warehouse *warehouse_open(const char *uri, const char *schema_root, ms_error *er
     w->db = ops->open(uri, err);
     if (!w->db)
         goto fail;
-    if (migrate(w, err) != 0) {
-        ms_error_prefix(err, "warehouse %s", w->display);
-        goto fail;
-    }
     return w;
 fail:
     warehouse_close(w);

@@ -67,10 +67,17 @@ typedef struct warehouse {
 /* Finds the backend for a URI's scheme; NULL when none. */
 const warehouse_ops *warehouse_backend_for(const char *uri);
 
-/* Opens the warehouse and applies pending migrations from
- * <schema_root>/<backend>/ (schema_root: the installed schemas directory).
- * Returns NULL with err set. */
-warehouse *warehouse_open(const char *uri, const char *schema_root, ms_error *err);
+/* Connects to the warehouse (no schema change). Returns NULL with err set. */
+warehouse *warehouse_open(const char *uri, ms_error *err);
+
+/* Applies the pending migrations (schemas/<backend>/NNN_*.sql, compiled in),
+ * each in a transaction with its version row. Call it holding the run lock,
+ * so that two runs never migrate at once. Returns 0 or -1. */
+int warehouse_migrate(warehouse *w, ms_error *err);
+
+/* The schema version recorded in the warehouse (0 when none), in
+ * w->schema_version. Returns 0 or -1. */
+int warehouse_read_version(warehouse *w, ms_error *err);
 void warehouse_close(warehouse *w);
 
 /* Convenience wrappers over the ops. */
