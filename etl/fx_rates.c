@@ -1,5 +1,6 @@
 /*
- * fx_rates.c - exchange-rate documents from a directory (see fx_rates.h).
+ * fx_rates.c - exchange-rate documents from a directory or a URL template,
+ * with an optional document store (see fx_rates.h).
  */
 #include "fx_rates.h"
 
@@ -12,35 +13,101 @@
 #include "money.h"
 #include "timefmt.h"
 
-#define FX_MAX_DOC_BYTES (1u << 20) /* a rate document is a few hundred bytes */
-#define FX_MAX_CURRENCIES 64
+#define FX_MAX_DOC_BYTES ((size_t)1 << 20) /* a rate document is a few KiB at most */
+#define FX_TIMEOUT_ENV "MOONSTAT_FETCH_TIMEOUT"
+#define FX_TIMEOUT_MAX 86400L
 
 /* One parsed document: the currencies it prices and their rates. */
 typedef struct fx_doc {
     int32_t day;
-    int state;                      /* 0 not loaded, 1 loaded, 2 absent */
+    int state;          /* 1 loaded, 2 absent */
     size_t n;
-    char codes[FX_MAX_CURRENCIES][4];
-    mpq_t rates[FX_MAX_CURRENCIES];
+    char (*codes)[4];
+    mpq_t *rates;
 } fx_doc;
 
 struct fx_table {
-    char *dir;
+    char *source;       /* the directory or the URL template */
+    int is_url;
+    char origin[320];   /* URL templates: "<scheme>://<host>[:port]" for messages */
     char reporting[4];
-    fx_doc **docs;     /* sorted by day, loaded lazily */
+    fetch_options fopt;
+    long env_timeout_s; /* MOONSTAT_FETCH_TIMEOUT, 0 when unset */
+    fx_store store;
+    int has_store;
+    fx_doc **docs;      /* sorted by day, loaded lazily */
     size_t n_docs, cap_docs;
 };
 
+static void fx_default_fetch_options(fetch_options *o)
+{
+    fetch_options_init(o);
+    o->max_bytes = FX_MAX_DOC_BYTES;
+}
+
+/* MOONSTAT_FETCH_TIMEOUT: unset -> 0; "1".."86400" -> seconds; else -1. */
+static long fx_env_timeout(void)
+{
+    const char *v = getenv(FX_TIMEOUT_ENV);
+    long s = 0;
+    if (!v)
+        return 0;
+    if (!*v)
+        return -1;
+    for (; *v; v++) {
+        if (*v < '0' || *v > '9' || s > FX_TIMEOUT_MAX)
+            return -1;
+        s = s * 10 + (*v - '0');
+    }
+    return s >= 1 && s <= FX_TIMEOUT_MAX ? s : -1;
+}
+
 fx_table *fx_table_new(const char *source, const char *reporting, ms_error *err)
 {
-    fx_table *t = calloc(1, sizeof *t);
-    if (!t || !(t->dir = strdup(source))) {
+    fx_table *t;
+    if (!source || !*source) {
+        ms_error_set(err, "fx_rates: no directory or URL template given");
+        return NULL;
+    }
+    t = calloc(1, sizeof *t);
+    if (!t || !(t->source = strdup(source))) {
         free(t);
         ms_error_set(err, "out of memory");
         return NULL;
     }
     snprintf(t->reporting, sizeof t->reporting, "%s", reporting);
+    fx_default_fetch_options(&t->fopt);
+    if (strstr(source, "://")) {
+        buf sample;
+        ms_error e;
+        int ok;
+        t->is_url = 1;
+        if (!strstr(source, "{date}")) {
+            ms_error_set(err, "fx_rates: the URL template has no {date} placeholder (one "
+                              "document per day is fetched)");
+            goto fail;
+        }
+        /* The template must make a valid http, https or file URL. */
+        buf_init(&sample, 0);
+        ok = url_template_expand(source, "2000-01-01", &sample, &e) == 0 &&
+             fetch_url_origin(sample.data, t->origin, sizeof t->origin, &e) == 0;
+        buf_free(&sample);
+        if (!ok) {
+            ms_error_set(err, "fx_rates: the URL template is not usable: %s", e.msg);
+            goto fail;
+        }
+        t->env_timeout_s = fx_env_timeout();
+        if (t->env_timeout_s < 0) {
+            ms_error_set(err, "%s must be a whole number of seconds from 1 to %ld", FX_TIMEOUT_ENV,
+                         FX_TIMEOUT_MAX);
+            goto fail;
+        }
+    }
     return t;
+fail:
+    free(t->source);
+    free(t);
+    return NULL;
 }
 
 static void fx_doc_free(fx_doc *d)
@@ -50,6 +117,8 @@ static void fx_doc_free(fx_doc *d)
         return;
     for (i = 0; i < d->n; i++)
         mpq_clear(d->rates[i]);
+    free(d->rates);
+    free(d->codes);
     free(d);
 }
 
@@ -61,8 +130,47 @@ void fx_table_free(fx_table *t)
     for (i = 0; i < t->n_docs; i++)
         fx_doc_free(t->docs[i]);
     free(t->docs);
-    free(t->dir);
+    free(t->source);
     free(t);
+}
+
+void fx_table_set_store(fx_table *t, const fx_store *store)
+{
+    if (store) {
+        t->store = *store;
+        t->has_store = 1;
+    } else {
+        memset(&t->store, 0, sizeof t->store);
+        t->has_store = 0;
+    }
+}
+
+void fx_table_set_fetch_options(fx_table *t, const fetch_options *opt)
+{
+    if (opt)
+        t->fopt = *opt;
+    else
+        fx_default_fetch_options(&t->fopt);
+}
+
+/* ---- parsing ------------------------------------------------------------------ */
+
+static int is_code(const char *s)
+{
+    return s && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' && s[2] >= 'A' &&
+           s[2] <= 'Z' && s[3] == '\0';
+}
+
+/* A piece of document text fit for a message: at most 16 bytes, anything
+ * but printable ASCII shown as '?'. */
+static void shown(const char *s, char out[20])
+{
+    size_t i;
+    for (i = 0; s[i] && i < 16; i++)
+        out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+    if (s[i])
+        out[i++] = '.', out[i++] = '.', out[i++] = '.';
+    out[i] = '\0';
 }
 
 /* Reads the rate of one JSON value exactly. */
@@ -81,74 +189,85 @@ static int rate_from_json(json_t *v, mpq_t q)
     return decimal_text_to_mpq(text, strlen(text), q);
 }
 
-/* Loads the document of `day` into d (state 1), or marks it absent (state 2).
- * A document that exists but is malformed is an error. */
-static int fx_doc_load(fx_table *t, fx_doc *d, ms_error *err)
+/* Parses the document of `date` from memory into d (state 1). On a
+ * malformed document returns -1 with `why` saying what is wrong. */
+static int fx_doc_parse(fx_doc *d, const char *date, const char *body, size_t len, char *why,
+                        size_t whysz)
 {
-    char date[11], path[4096];
-    FILE *f = NULL;
-    char *text = NULL;
-    size_t len;
-    json_t *root = NULL, *rates, *base, *jdate, *v;
+    json_t *root, *rates, *base, *jdate, *v;
     json_error_t jerr;
     const char *key;
+    char s1[20], s2[20];
+    size_t cap;
     int rc = -1;
 
-    day_format(d->day, date);
-    snprintf(path, sizeof path, "%s/%s.json", t->dir, date);
-    f = fopen(path, "rb");
-    if (!f) {
-        if (errno == ENOENT) {
-            d->state = 2;
-            rc = 0;
-        } else {
-            ms_error_set(err, "exchange rates %s: %s", path, strerror(errno));
-        }
-        goto out;
-    }
-    text = malloc(FX_MAX_DOC_BYTES + 1);
-    if (!text) {
-        ms_error_set(err, "out of memory");
-        goto out;
-    }
-    len = fread(text, 1, FX_MAX_DOC_BYTES + 1, f);
-    if (ferror(f) || len > FX_MAX_DOC_BYTES) {
-        ms_error_set(err, "exchange rates %s: %s", path,
-                     ferror(f) ? "read error" : "document larger than 1 MiB");
-        goto out;
-    }
-    root = json_loadb(text, len, 0, &jerr);
+    root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        ms_error_set(err, "exchange rates %s: malformed JSON at line %d: %s; fix or remove the file",
-                     path, jerr.line, jerr.text);
+        snprintf(why, whysz, "not valid JSON (line %d, column %d: %s)", jerr.line, jerr.column,
+                 jerr.text);
+        return -1;
+    }
+    if (!json_is_object(root)) {
+        snprintf(why, whysz, "not a JSON object");
         goto out;
     }
     base = json_object_get(root, "base");
-    jdate = json_object_get(root, "date");
-    rates = json_object_get(root, "rates");
-    if (!json_is_string(base) || !json_is_object(rates)) {
-        ms_error_set(err, "exchange rates %s: needs \"base\" (string) and \"rates\" (object)", path);
+    if (!json_is_string(base) || !is_code(json_string_value(base)) ||
+        json_string_length(base) != 3) {
+        snprintf(why, whysz, "\"base\" must be a 3-letter upper-case currency code");
         goto out;
     }
-    if (jdate && (!json_is_string(jdate) || strcmp(json_string_value(jdate), date) != 0)) {
-        ms_error_set(err, "exchange rates %s: \"date\" does not match the file's date %s", path, date);
+    jdate = json_object_get(root, "date");
+    if (jdate) {
+        if (!json_is_string(jdate)) {
+            snprintf(why, whysz, "\"date\" is not a string");
+            goto out;
+        }
+        if (strcmp(json_string_value(jdate), date) != 0 || json_string_length(jdate) != 10) {
+            shown(json_string_value(jdate), s1);
+            snprintf(why, whysz, "\"date\" is \"%s\", not the requested %s", s1, date);
+            goto out;
+        }
+    }
+    rates = json_object_get(root, "rates");
+    if (!json_is_object(rates)) {
+        snprintf(why, whysz, "\"rates\" must be an object");
+        goto out;
+    }
+    if (json_object_size(rates) == 0) {
+        snprintf(why, whysz, "\"rates\" is empty");
+        goto out;
+    }
+    cap = json_object_size(rates) + 1; /* + the base, when left out */
+    d->codes = calloc(cap, sizeof *d->codes);
+    d->rates = calloc(cap, sizeof *d->rates);
+    if (!d->codes || !d->rates) {
+        snprintf(why, whysz, "out of memory");
         goto out;
     }
     json_object_foreach(rates, key, v) {
-        if (d->n >= FX_MAX_CURRENCIES || strlen(key) != 3)
-            continue;
+        if (!is_code(key)) {
+            shown(key, s1);
+            snprintf(why, whysz, "\"rates\" key \"%s\" is not a 3-letter upper-case currency code",
+                     s1);
+            goto out;
+        }
         mpq_init(d->rates[d->n]);
         if (rate_from_json(v, d->rates[d->n]) != 0 || mpq_sgn(d->rates[d->n]) <= 0) {
             mpq_clear(d->rates[d->n]);
-            ms_error_set(err, "exchange rates %s: rate of %s is not a positive number", path, key);
+            if (json_is_string(v)) {
+                shown(json_string_value(v), s2);
+                snprintf(why, whysz, "the rate of %s (\"%s\") is not a positive number", key, s2);
+            } else {
+                snprintf(why, whysz, "the rate of %s is not a positive number", key);
+            }
             goto out;
         }
         memcpy(d->codes[d->n], key, 4);
         d->n++;
     }
     /* The base itself is 1 even when the document leaves it out. */
-    if (json_string_length(base) == 3 && !json_object_get(rates, json_string_value(base)) &&
-        d->n < FX_MAX_CURRENCIES) {
+    if (!json_object_get(rates, json_string_value(base))) {
         mpq_init(d->rates[d->n]);
         mpq_set_ui(d->rates[d->n], 1, 1);
         memcpy(d->codes[d->n], json_string_value(base), 4);
@@ -158,9 +277,137 @@ static int fx_doc_load(fx_table *t, fx_doc *d, ms_error *err)
     rc = 0;
 out:
     json_decref(root);
-    free(text);
-    if (f)
-        fclose(f);
+    return rc;
+}
+
+/* ---- sources --------------------------------------------------------------- */
+
+/* Reads <dir>/<date>.json into body: 0, 1 when there is no such file, -1. */
+static int fx_read_file(const fx_table *t, const char *date, buf *body, ms_error *err)
+{
+    char path[4096];
+    char chunk[8192];
+    FILE *f;
+    size_t n;
+    int rc = 0;
+
+    snprintf(path, sizeof path, "%s/%s.json", t->source, date);
+    f = fopen(path, "rb");
+    if (!f) {
+        if (errno == ENOENT)
+            return 1;
+        return ms_error_set(err, "exchange rates for %s (%s): %s", date, path, strerror(errno));
+    }
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (body->len + n > FX_MAX_DOC_BYTES) {
+            rc = ms_error_set(err, "exchange rates for %s (%s): the document is larger than "
+                                   "1 MiB; fix or remove the file", date, path);
+            break;
+        }
+        if (buf_append(body, chunk, n) != 0) {
+            rc = ms_error_set(err, "out of memory");
+            break;
+        }
+    }
+    if (rc == 0 && ferror(f))
+        rc = ms_error_set(err, "exchange rates for %s (%s): read error", date, path);
+    fclose(f);
+    return rc;
+}
+
+/* Fetches the document of date: 0, 1 when the day has none, -1. */
+static int fx_fetch(const fx_table *t, const char *date, buf *body, ms_error *err)
+{
+    fetch_options o = t->fopt;
+    buf url;
+    long status = 0;
+    int rc;
+
+    if (t->env_timeout_s > 0) {
+        o.timeout_s = t->env_timeout_s;
+        if (o.connect_timeout_s <= 0 || o.connect_timeout_s > t->env_timeout_s)
+            o.connect_timeout_s = t->env_timeout_s;
+    }
+    if (o.max_bytes == 0 || o.max_bytes > FX_MAX_DOC_BYTES)
+        o.max_bytes = FX_MAX_DOC_BYTES;
+    buf_init(&url, 0);
+    if (url_template_expand(t->source, date, &url, err) != 0) {
+        buf_free(&url);
+        return ms_error_prefix(err, "exchange rates for %s", date);
+    }
+    rc = fetch_url(url.data, &o, body, &status, err);
+    buf_free(&url);
+    if (rc < 0)
+        ms_error_prefix(err, "exchange rates for %s", date);
+    return rc;
+}
+
+/* Loads the document of d->day into d (state 1), or marks it absent
+ * (state 2). A document that exists but cannot be read or is malformed, or a
+ * failing store, is an error. */
+static int fx_doc_load(fx_table *t, fx_doc *d, ms_error *err)
+{
+    char date[11], why[512];
+    buf body;
+    int rc = -1, found = 0, r;
+
+    day_format(d->day, date);
+    buf_init(&body, 0);
+    if (!t->is_url) {
+        r = fx_read_file(t, date, &body, err);
+        if (r < 0)
+            goto out;
+        if (r == 1) {
+            d->state = 2;
+            rc = 0;
+            goto out;
+        }
+        if (fx_doc_parse(d, date, body.data ? body.data : "", body.len, why, sizeof why) != 0) {
+            ms_error_set(err, "exchange rates for %s (%s/%s.json): malformed document: %s; fix "
+                              "or remove the file", date, t->source, date, why);
+            goto out;
+        }
+        rc = 0;
+        goto out;
+    }
+    if (t->has_store && t->store.load) {
+        if (t->store.load(t->store.ctx, date, &body, &found, err) != 0) {
+            ms_error_prefix(err, "exchange rates for %s: reading the stored document", date);
+            goto out;
+        }
+        if (found) {
+            if (fx_doc_parse(d, date, body.data ? body.data : "", body.len, why, sizeof why) !=
+                0) {
+                ms_error_set(err, "exchange rates for %s (the stored copy): malformed document: "
+                                  "%s; delete the stored copy to fetch it again", date, why);
+                goto out;
+            }
+            rc = 0;
+            goto out;
+        }
+        buf_reset(&body);
+    }
+    r = fx_fetch(t, date, &body, err);
+    if (r < 0)
+        goto out;
+    if (r == 1) {
+        d->state = 2;
+        rc = 0;
+        goto out;
+    }
+    if (fx_doc_parse(d, date, body.data ? body.data : "", body.len, why, sizeof why) != 0) {
+        ms_error_set(err, "exchange rates for %s from %s: malformed document: %s", date, t->origin,
+                     why);
+        goto out;
+    }
+    if (t->has_store && t->store.save &&
+        t->store.save(t->store.ctx, date, body.data, body.len, t->origin, err) != 0) {
+        ms_error_prefix(err, "exchange rates for %s: storing the fetched document", date);
+        goto out;
+    }
+    rc = 0;
+out:
+    buf_free(&body);
     return rc;
 }
 

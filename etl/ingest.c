@@ -102,6 +102,35 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Removes quarantine temp files ("*.rejected.tsv.tmp-<pid>") that a killed
+ * run left behind. Called under the run lock, so none is in use. */
+static int cleanup_quarantine(const char *dir, ms_error *err)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int rc = 0;
+    if (!d)
+        return errno == ENOENT ? 0 : ms_error_set(err, "cannot read %s: %s", dir, strerror(errno));
+    while ((e = readdir(d)) != NULL) {
+        char path[4096];
+        struct stat st;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= sizeof path ||
+            lstat(path, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode)) {
+            if ((rc = cleanup_quarantine(path, err)) != 0)
+                break;
+        } else if (strstr(e->d_name, ".rejected.tsv.tmp-") && unlink(path) != 0) {
+            rc = ms_error_set(err, "cannot remove %s: %s", path, strerror(errno));
+            break;
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
 /* ---- what the warehouse already holds ---------------------------------- */
 
 typedef struct known_file {
@@ -390,9 +419,11 @@ int ingest_run(const config *cfg, warehouse *wh, const tz_zone *const *zones,
         ms_error_set(err, "out of memory");
         goto out;
     }
-    if (scan_dir(cfg->input_dir, "", &files, err) != 0)
+    if (cleanup_quarantine(cfg->quarantine_dir, err) != 0 ||
+        scan_dir(cfg->input_dir, "", &files, err) != 0)
         goto out;
-    qsort(files.items, files.n, sizeof *files.items, cmp_str);
+    if (files.n > 1)
+        qsort(files.items, files.n, sizeof *files.items, cmp_str);
 
     for (i = 0; i < files.n; i++) {
         const char *rel = files.items[i];

@@ -39,6 +39,8 @@ typedef struct job {
     char run_id[64];
     char run_date[11];          /* data_quality partition */
     int32_t *game_date;         /* per game: the last day to compute */
+    int32_t *missing_days;      /* game-days whose rates are missing (any game) */
+    size_t n_missing, cap_missing;
     int exit_code;
     char failure[MS_ERROR_MAX]; /* the one line recorded for a failed run */
     ms_error err;
@@ -260,6 +262,8 @@ static int cmp_day(const void *a, const void *b)
 static void day_list_unique(day_list *l)
 {
     size_t i, n = 0;
+    if (l->n == 0)
+        return; /* qsort(NULL, 0, ...) is undefined */
     qsort(l->days, l->n, sizeof *l->days, cmp_day);
     for (i = 0; i < l->n; i++)
         if (n == 0 || l->days[n - 1] != l->days[i])
@@ -267,10 +271,58 @@ static void day_list_unique(day_list *l)
     l->n = n;
 }
 
+/* Remembers a day whose figures cannot be converted: every partition that
+ * needs it is held back (job_holds). */
+static void remember_missing_day(job *j, int32_t day)
+{
+    if (j->n_missing == j->cap_missing) {
+        size_t ncap = j->cap_missing ? j->cap_missing * 2 : 16;
+        int32_t *p = realloc(j->missing_days, ncap * sizeof *p);
+        if (!p)
+            return; /* the run fails anyway (exit 3); holding back is best effort */
+        j->missing_days = p;
+        j->cap_missing = ncap;
+    }
+    j->missing_days[j->n_missing++] = day;
+}
+
+/* inputs.md section 4: a missing rate publishes no partition whose numbers
+ * need it: the day's daily_kpi and revenue_by_currency, its day, week and
+ * month revenue, the LTV cohorts whose window holds it. Partitions hold all
+ * games, so another game's fresh rows of that day wait too. */
+static int job_holds(void *ctx, const char *report, const char *partition)
+{
+    const job *j = ctx;
+    int32_t p, start, end;
+    size_t i;
+    if (j->n_missing == 0 || day_parse(partition, strlen(partition), &p) != 0)
+        return 0;
+    for (i = 0; i < j->n_missing; i++) {
+        int32_t d = j->missing_days[i];
+        if ((strcmp(report, "daily_kpi") == 0 || strcmp(report, "revenue_by_currency") == 0) &&
+            p == d)
+            return 1;
+        if (strcmp(report, "revenue") == 0) {
+            if (p == d)
+                return 1;
+            period_bounds(PERIOD_WEEK, d, &start, &end);
+            if (p == start)
+                return 1;
+            period_bounds(PERIOD_MONTH, d, &start, &end);
+            if (p == start)
+                return 1;
+        }
+        if (strcmp(report, "ltv") == 0 && p <= d && d - p < LTV_MAX_DAY)
+            return 1;
+    }
+    return 0;
+}
+
 /* Reports a missing rate once per game-day-report and keeps the run's exit 3. */
 static void report_missing_rate(job *j, const char *game, const char *what, int32_t day,
                                 const day_status *st)
 {
+    remember_missing_day(j, st->missing_day);
     char date[11], missing[11];
     day_format(day, date);
     day_format(st->missing_day, missing);
@@ -499,13 +551,13 @@ static void stage_publish(job *j)
     if (publish_cleanup_staging(j->cfg->export_dir, &j->err) != 0 ||
         mkdir_p(j->cfg->export_dir, &j->err) != 0 ||
         export_publish_pending(j->wh, j->cfg->export_dir, j->run_id, j->cfg->reporting_currency,
-                               &stats, &j->err) != 0) {
+                               job_holds, j, &stats, &j->err) != 0) {
         job_fail(j, EXIT_FAILURE_RUN, "publishing exports failed: %s; fix the export directory "
                  "and run again (unpublished partitions are kept pending)", j->err.msg);
         return;
     }
-    ms_log(MS_LOG_INFO, "published %zu partitions, %zu already up to date (%.2f s)",
-           stats.written, stats.unchanged, seconds_since(&t0));
+    ms_log(MS_LOG_INFO, "published %zu partitions, %zu already up to date, %zu held back (%.2f s)",
+           stats.written, stats.unchanged, stats.held, seconds_since(&t0));
 }
 
 /* ---- the run record ---------------------------------------------------------------- */
@@ -515,6 +567,13 @@ static int record_start(job *j, const char *command)
     char now[21];
     const char *params[4] = {j->run_id, command, j->run_date, now};
     ms_utc_now(now);
+    /* We hold the lock: a run still marked running died without a word. */
+    if (wh_query(j->wh,
+                 "UPDATE runs SET status = 'interrupted', finished_at = $4, message = 'the "
+                 "process ended before recording its end (killed or power loss); this run "
+                 "finished its work' WHERE status = 'running'",
+                 "tttt", params, NULL, NULL, &j->err) < 0)
+        return -1;
     return wh_query(j->wh,
                     "INSERT INTO runs (run_id, command, run_date, started_at, status) VALUES "
                     "($1, $2, $3, $4, 'running')",
@@ -559,6 +618,51 @@ static int load_zones(job *j)
     return 0;
 }
 
+/* ---- exchange-rate documents kept in the warehouse ---------------------------- */
+
+/* Documents fetched from a URL are stored in fx_documents so that a rerun
+ * never needs the network for a day already fetched (fx_rates.h). */
+typedef struct fx_doc_row {
+    buf *body;
+    int found;
+} fx_doc_row;
+
+static int fx_store_row(void *ctx, int ncols, const char *const *v)
+{
+    fx_doc_row *r = ctx;
+    if (ncols < 1 || !v[0])
+        return 0;
+    r->found = 1;
+    return buf_puts(r->body, v[0]) != 0 ? 1 : 0;
+}
+
+static int fx_store_load(void *ctx, const char *date, buf *body, int *found, ms_error *err)
+{
+    const char *params[1] = {date};
+    fx_doc_row r = {body, 0};
+    int rc = wh_query(ctx, "SELECT body FROM fx_documents WHERE date = $1", "t", params,
+                      fx_store_row, &r, err);
+    if (rc == 1)
+        return ms_error_set(err, "out of memory");
+    *found = r.found;
+    return rc < 0 ? -1 : 0;
+}
+
+static int fx_store_save(void *ctx, const char *date, const char *body, size_t len,
+                         const char *source, ms_error *err)
+{
+    char now[21];
+    const char *params[4] = {date, body, source, now}; /* body is NUL-terminated */
+    (void)len;
+    ms_utc_now(now);
+    return wh_query(ctx,
+                    "INSERT INTO fx_documents (date, body, source, fetched_at) VALUES "
+                    "($1, $2, $3, $4) ON CONFLICT (date) DO NOTHING",
+                    "tttt", params, NULL, NULL, err) < 0
+               ? -1
+               : 0;
+}
+
 /* The last day to compute per game, and the data_quality partition. */
 static void choose_dates(job *j)
 {
@@ -596,20 +700,24 @@ int job_run(const config *cfg, const job_options *opt)
     if (load_zones(&j) != 0)
         goto out;
     choose_dates(&j);
-    if (strstr(cfg->fx_rates, "://")) {
-        job_fail(&j, EXIT_USAGE, "fx_rates = %s: URL templates are not supported yet; use a "
-                 "directory of <date>.json files", cfg->fx_rates);
+    if (fetch_global_init(&j.err) != 0) {
+        job_fail(&j, EXIT_FAILURE_RUN, "%s", j.err.msg);
         goto out;
     }
     j.fx = fx_table_new(cfg->fx_rates, cfg->reporting_currency, &j.err);
     if (!j.fx) {
-        job_fail(&j, EXIT_FAILURE_RUN, "%s", j.err.msg);
+        /* Only a bad template (no {date}, unknown scheme) fails here. */
+        job_fail(&j, EXIT_USAGE, "fx_rates: %s", j.err.msg);
         goto out;
     }
     j.wh = warehouse_open(cfg->warehouse, &j.err);
     if (!j.wh) {
         job_fail(&j, EXIT_FAILURE_RUN, "%s", j.err.msg);
         goto out;
+    }
+    {
+        fx_store store = {j.wh, fx_store_load, fx_store_save};
+        fx_table_set_store(j.fx, &store); /* copied */
     }
     switch (j.wh->ops->try_lock(j.wh->db, &j.err)) {
     case 1:
@@ -655,6 +763,7 @@ out:
             tz_zone_free(j.zones[g]);
     free(j.zones);
     free(j.game_date);
+    free(j.missing_days);
     return j.exit_code;
 }
 

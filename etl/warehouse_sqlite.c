@@ -74,7 +74,6 @@ static void *sq_open(const char *uri, ms_error *err)
 {
     sqlite_wh *s = NULL;
     const char *path = uri + strlen("sqlite://");
-    char *msg = NULL;
 
     if (path[0] != '/') {
         ms_error_set(err, "warehouse URI \"%s\": use sqlite:///absolute/path", uri);
@@ -94,21 +93,17 @@ static void *sq_open(const char *uri, ms_error *err)
                      path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
         goto fail;
     }
+    /* Nothing that reads or writes the file happens before the run lock:
+     * a run setting up a new warehouse holds SQLite's exclusive lock, and a
+     * second run must reach the flock and exit 75, not wait on SQLite. */
     sqlite3_busy_timeout(s->db, 10000);
-    if (sqlite3_exec(s->db,
-                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                     "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536; "
-                     "PRAGMA foreign_keys=OFF;",
-                     NULL, NULL, &msg) != SQLITE_OK) {
-        ms_error_set(err, "sqlite %s: %s", path, msg ? msg : "pragma failed");
-        sqlite3_free(msg);
-        goto fail;
-    }
     return s;
 fail:
     sq_close(s);
     return NULL;
 }
+
+static int sq_exec(void *db, const char *sql, ms_error *err);
 
 static int sq_try_lock(void *db, ms_error *err)
 {
@@ -120,11 +115,20 @@ static int sq_try_lock(void *db, ms_error *err)
         if (s->lock_fd < 0)
             return ms_error_set(err, "cannot open lock file %s: %s", lock_path, strerror(errno));
     }
-    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0)
-        return 1;
-    if (errno == EWOULDBLOCK)
-        return 0;
-    return ms_error_set(err, "flock %s: %s", lock_path, strerror(errno));
+    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK)
+            return 0;
+        return ms_error_set(err, "flock %s: %s", lock_path, strerror(errno));
+    }
+    /* Under the lock: WAL (readers never block the run, nor it them; a
+     * property of the file, switched once), full fsync for durability, and
+     * the connection's caches. */
+    if (sq_exec(s,
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY; "
+                "PRAGMA cache_size=-65536; PRAGMA foreign_keys=OFF;",
+                err) != 0)
+        return -1;
+    return 1;
 }
 
 static int sq_exec(void *db, const char *sql, ms_error *err)

@@ -291,7 +291,8 @@ static int collect_pending(void *ctx, int ncols, const char *const *vals)
 }
 
 int export_publish_pending(warehouse *wh, const char *export_dir, const char *run_id,
-                           const char *reporting_currency, export_stats *stats, ms_error *err)
+                           const char *reporting_currency, export_hold_fn hold, void *hold_ctx,
+                           export_stats *stats, ms_error *err)
 {
     pending_list pl;
     buf csv;
@@ -313,6 +314,10 @@ int export_publish_pending(warehouse *wh, const char *export_dir, const char *ru
         publish_meta meta;
         size_t rows = 0;
         int r;
+        if (hold && hold(hold_ctx, pl.report[i], pl.partition[i])) {
+            stats->held++;
+            continue; /* stays pending */
+        }
         if (def) {
             if (export_render(wh, def, pl.partition[i], &csv, &rows, err) != 0)
                 goto out;

@@ -48,12 +48,19 @@ int export_mark_pending(warehouse *wh, const char *report, const char *partition
 typedef struct export_stats {
     size_t written;     /* partitions rewritten */
     size_t unchanged;   /* partitions whose bytes were already published */
+    size_t held;        /* partitions held back (see export_hold_fn) */
 } export_stats;
 
-/* Publishes every pending partition. Returns 0 or -1 (err set); on error the
- * partitions not yet published stay pending. */
+/* Returns non-zero for a partition that must not be published by this run
+ * (its figures need an exchange rate that is missing): it stays pending. */
+typedef int (*export_hold_fn)(void *ctx, const char *report, const char *partition);
+
+/* Publishes every pending partition that `hold` (may be NULL) does not hold
+ * back. Returns 0 or -1 (err set); on error the partitions not yet published
+ * stay pending. */
 int export_publish_pending(warehouse *wh, const char *export_dir, const char *run_id,
-                           const char *reporting_currency, export_stats *stats, ms_error *err);
+                           const char *reporting_currency, export_hold_fn hold, void *hold_ctx,
+                           export_stats *stats, ms_error *err);
 
 /* Renders one partition as CSV into out (header included); *rows gets the
  * number of data rows. */
