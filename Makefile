@@ -124,3 +124,23 @@ clean:
 	rm -rf build build-asan bin bin-asan
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/etl/moonstat.d
+
+# ---- BEGIN tests/fuzz + tests/bench (event parser fast path) ----------------
+# test_fuzz_event_parser: the differential fuzz test of the event parser (fast
+# path vs. jansson), run by tests/run.sh with the unit tests
+# (MOONSTAT_FUZZ_ITERATIONS overrides its 200000 iterations).
+# parse_bench: run by hand, $(BUILD)/tests/parse_bench FILE.jsonl
+PARSER_TEST_BIN := $(BUILD)/tests/test_fuzz_event_parser $(BUILD)/tests/parse_bench
+
+all: $(PARSER_TEST_BIN)
+
+$(BUILD)/tests/test_fuzz_event_parser: $(BUILD)/tests/fuzz/fuzz_event_parser.o $(BUILD)/libmoonstat.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/parse_bench: $(BUILD)/tests/bench/parse_bench.o $(BUILD)/libmoonstat.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+-include $(BUILD)/tests/fuzz/fuzz_event_parser.d $(BUILD)/tests/bench/parse_bench.d
+# ---- END tests/fuzz + tests/bench -------------------------------------------

@@ -4,8 +4,10 @@
  * order; check 1, the line length, is the reader's `too_long` and is passed
  * in).
  *
- * The interface is deliberately narrow so that the internals (today jansson)
- * can be replaced by a faster scanner without touching any caller.
+ * The interface is deliberately narrow so that the internals can change
+ * without touching any caller. Today: a strict scanner for flat objects
+ * (json_scan.h) as the fast path, jansson for every other shape and as the
+ * reference; both give the same result for every line (tests/fuzz).
  *
  * Ownership: the parser owns every string an sdk_event points to; they stay
  * valid until the next event_parser_parse call on the same parser (or
@@ -17,7 +19,9 @@
  *    are otherwise ignored (strict: no overlong forms, surrogates, > U+10FFFF).
  *  - Check 3 is jansson's parser: a number it cannot represent (an integer
  *    beyond int64, a real that overflows a double) is invalid_json; of
- *    duplicate keys the last one wins.
+ *    duplicate keys the last one wins; a key holding \u0000 is invalid_json;
+ *    and, a quirk of jansson kept on purpose, one raw NUL byte right after a
+ *    number or true/false/null is skipped (`"x":1<NUL>}` parses).
  *  - `ts` must lie within the years 0000-9999 UTC in both forms (bad_ts
  *    otherwise); an integer `ts` is used as epoch milliseconds as is.
  *  - Check 11 applies to every field of the table wherever it appears (a
@@ -130,5 +134,10 @@ void event_parser_free(event_parser *p);
  */
 parse_outcome event_parser_parse(event_parser *p, const char *data, size_t len, int too_long,
                                  sdk_event *ev, reject_reason *why, int *game);
+
+/* For tests and benchmarks: on != 0 makes the parser decode every line with
+ * jansson (the reference), 0 (the default) uses the fast path wherever it
+ * applies. The results are the same either way. */
+void event_parser_set_reference(event_parser *p, int on);
 
 #endif
