@@ -123,7 +123,8 @@ install: $(BIN)/moonstat
 clean:
 	rm -rf build build-asan bin bin-asan
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/etl/moonstat.d
+-include $(LIB_OBJ:.o=.d) $(BUILD)/etl/moonstat.d $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d) \
+         $(TOOL_SRC:tests/gen/%.c=$(BUILD)/tests/gen/%.d)
 
 # ---- BEGIN tests/fuzz + tests/bench (event parser fast path) ----------------
 # test_fuzz_event_parser: the differential fuzz test of the event parser (fast

@@ -34,23 +34,7 @@ with open(out, "w") as f:
 PY
 }
 setup() { # dir
-    mkdir -p "$1/incoming" "$1/fx"
-    cat >"$1/moonstat.conf" <<CONF
-[moonstat]
-input_dir          = incoming
-warehouse          = sqlite://warehouse.db
-export_dir         = exports
-quarantine_dir     = quarantine
-reporting_currency = USD
-fx_rates           = fx
-max_reject_rate    = 0
-
-[game g1]
-timezone = UTC
-
-[game g2]
-timezone = UTC
-CONF
+    MAX_REJECT_RATE=0 simple_setup "$1" g1:UTC g2:UTC || return 1
     python3 - "$1/fx" <<'PY'
 import datetime, sys
 d = datetime.date(2025, 1, 1)
@@ -79,8 +63,8 @@ check_eq "small warehouse, new day" "$(run_moonstat "$A" run --date 2026-03-11; 
 check_eq "large warehouse, new day" "$(run_moonstat "$B" run --date 2026-03-11; echo $?)" "0"
 small=$(steps "$A")
 large=$(steps "$B")
-big_rows=$(sqlite3 "$B/warehouse.db" "select count(*) from activity")
-small_rows=$(sqlite3 "$A/warehouse.db" "select count(*) from activity")
+big_rows=$(wh_sql "$B" "select count(*) from activity")
+small_rows=$(wh_sql "$A" "select count(*) from activity")
 echo "# new day: $small steps on $small_rows activity rows, $large steps on $big_rows activity rows"
 check "the large warehouse holds far more" [ "$big_rows" -gt $((small_rows * 5)) ]
 check "the new day costs the same on both (within 10%)" \

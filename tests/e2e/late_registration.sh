@@ -5,20 +5,8 @@
 source "$(dirname "$0")/lib.sh"
 
 W=$WORK/late
-mkdir -p "$W/incoming/a" "$W/incoming/b" "$W/fx"
-cat >"$W/moonstat.conf" <<CONF
-[moonstat]
-input_dir          = incoming
-warehouse          = sqlite://warehouse.db
-export_dir         = exports
-quarantine_dir     = quarantine
-reporting_currency = USD
-fx_rates           = fx
-max_reject_rate    = 0.5
-
-[game g1]
-timezone = UTC
-CONF
+MAX_REJECT_RATE=0.5 simple_setup "$W" g1:UTC
+mkdir -p "$W/incoming/a" "$W/incoming/b"
 for d in 01 02 03 04 05 06 07 08 09 10; do
     echo "{\"base\": \"USD\", \"date\": \"2026-03-$d\", \"rates\": {\"USD\": 1}}" >"$W/fx/2026-03-$d.json"
 done

@@ -471,3 +471,48 @@ wh_lock_held() {
         ;;
     esac
 }
+
+# wh_sql_csv DIR SQL: like wh_sql, as CSV with a header line (values with
+# newlines or commas quoted; for python's csv module), on either backend.
+wh_sql_csv() {
+    local uri
+    uri=$(wh_uri "$1")
+    case $uri in
+    sqlite://*) sqlite3 -csv -header "${uri#sqlite://}" "$2" ;;
+    postgres://* | postgresql://*)
+        psql "$uri" -X -q -v ON_ERROR_STOP=1 -c "COPY (${2%;}) TO STDOUT WITH (FORMAT csv, HEADER)" ;;
+    *) echo "wh_sql_csv: unknown warehouse URI in $1/moonstat.conf" >&2; return 1 ;;
+    esac
+}
+
+# simple_setup DIR GAME[:TZ]...: a small test directory: DIR/moonstat.conf
+# (events from incoming/, warehouse.db, exports/, quarantine/, USD, exchange
+# rates from the directory fx/, max_reject_rate ${MAX_REJECT_RATE:-0}) with
+# one [game] section per argument (timezone TZ, default UTC), and empty
+# DIR/incoming and DIR/fx; then on the suite's backend (use_backend).
+#   MAX_REJECT_RATE=0.5 simple_setup "$W" g1:UTC g2:Asia/Tokyo
+simple_setup() {
+    local dir=$1 game tz
+    shift
+    mkdir -p "$dir/incoming" "$dir/fx" || return 1
+    {
+        cat <<CONF
+[moonstat]
+input_dir          = incoming
+warehouse          = sqlite://warehouse.db
+export_dir         = exports
+quarantine_dir     = quarantine
+reporting_currency = USD
+fx_rates           = fx
+max_reject_rate    = ${MAX_REJECT_RATE:-0}
+CONF
+        for game in "$@"; do
+            tz=UTC
+            [[ "$game" == *:* ]] && tz=${game#*:}
+            printf '\n[game %s]\ntimezone = %s\n' "${game%%:*}" "$tz"
+        done
+    } >"$dir/moonstat.conf" || return 1
+    if declare -F use_backend >/dev/null; then
+        use_backend "$dir"
+    fi
+}

@@ -5,20 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 
 W=$WORK/period
-mkdir -p "$W/incoming" "$W/fx"
-cat >"$W/moonstat.conf" <<CONF
-[moonstat]
-input_dir          = incoming
-warehouse          = sqlite://warehouse.db
-export_dir         = exports
-quarantine_dir     = quarantine
-reporting_currency = USD
-fx_rates           = fx
-max_reject_rate    = 0
-
-[game g1]
-timezone = UTC
-CONF
+MAX_REJECT_RATE=0 simple_setup "$W" g1:UTC
 for d in 01 02 03 04 05 06 07 08 09 10; do
     echo "{\"base\": \"USD\", \"date\": \"2026-03-$d\", \"rates\": {\"USD\": 1, \"JPY\": 150}}" >"$W/fx/2026-03-$d.json"
 done

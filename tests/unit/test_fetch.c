@@ -1,290 +1,37 @@
 /*
  * test_fetch.c - fetch_url, fetch_url_origin and url_template_expand.
  *
- * The HTTP server is real and local: the parent binds 127.0.0.1 port 0 and
- * listens before fork(), so the child serves as soon as it exists and early
- * connections wait in the backlog (no sleeps). The child answers per path
- * from a route table (a status and body, a hang, 500s before a success,
- * redirects, a body without Content-Length, ...) and writes one line per
- * request ("<request target> <Authorization or ->") to a pipe *before* it
- * answers, so once fetch_url returns the parent can read exactly which
- * requests were made. The child ends when the parent closes the control
- * pipe (or dies).
+ * Against the real, local server of http_test_server.h: it answers per path
+ * from the route table in main (a status and body, a hang, 500s before a
+ * success, redirects, a body without Content-Length, ...) and logs every
+ * request before answering, so once fetch_url returns the test knows exactly
+ * which requests were made.
  */
 #include "check.h"
 #include "fetch.h"
+#include "http_test_server.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
-#include <strings.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-/* ---- the test server ------------------------------------------------------- */
-
-typedef struct route {
-    const char *path;      /* the request path, without the query */
-    int status;            /* 0: read the request and never answer */
-    const char *body;      /* NULL: "" */
-    size_t len;            /* 0: strlen(body) */
-    int fail_first;        /* answer fail_status to the first N requests of the path */
-    int fail_status;       /* 0: 500 */
-    int no_length;         /* no Content-Length: the body ends when the connection closes */
-    const char *location;  /* a Location header (redirects) */
-    const char *need_auth; /* the Authorization value required, else 401 */
-} route;
-
-typedef struct server {
-    pid_t pid;
-    int port;
-    int ctl;  /* write end: closing it ends the child */
-    int log;  /* read end of the request log, non-blocking */
-} server;
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-/* Reads a request head (up to the blank line) into req (NUL-terminated). */
-static int read_head(int c, char *req, size_t cap)
-{
-    size_t len = 0;
-    while (len + 1 < cap) {
-        ssize_t r = read(c, req + len, cap - 1 - len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        len += (size_t)r;
-        req[len] = '\0';
-        if (strstr(req, "\r\n\r\n"))
-            return 0;
-    }
-    return -1;
-}
-
-static void serve(int lfd, int ctl, int logw, const route *routes, size_t n)
-{
-    static char req[16384];
-    int counts[64] = {0};
-    int hung[64], n_hung = 0;
-    char line[1024], head[1024];
-
-    signal(SIGPIPE, SIG_IGN);
-    for (;;) {
-        struct pollfd p[2] = {{lfd, POLLIN, 0}, {ctl, POLLIN, 0}};
-        char target[512], auth[256];
-        const char *sp, *end, *a;
-        const route *r = NULL;
-        size_t i, tlen, plen;
-        int c, status;
-
-        if (poll(p, 2, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            _exit(10);
-        }
-        if (p[1].revents)
-            _exit(0); /* the parent closed the control pipe (or died) */
-        if (!(p[0].revents & POLLIN))
-            continue;
-        if ((c = accept(lfd, NULL, NULL)) < 0)
-            continue;
-        if (read_head(c, req, sizeof req) != 0) {
-            close(c);
-            continue;
-        }
-        /* "GET <target> HTTP/1.1" */
-        sp = strchr(req, ' ');
-        end = sp ? strchr(sp + 1, ' ') : NULL;
-        tlen = sp && end ? (size_t)(end - sp - 1) : 0;
-        if (tlen >= sizeof target)
-            tlen = sizeof target - 1;
-        memcpy(target, sp ? sp + 1 : "", tlen);
-        target[tlen] = '\0';
-        plen = strcspn(target, "?");
-        snprintf(auth, sizeof auth, "-");
-        if ((a = strcasestr(req, "\r\nAuthorization: ")) != NULL) {
-            size_t al = strcspn(a + 17, "\r\n");
-            snprintf(auth, sizeof auth, "%.*s", (int)(al < 200 ? al : 200), a + 17);
-        }
-        snprintf(line, sizeof line, "%s %s\n", target, auth);
-        if (write_all(logw, line, strlen(line)) != 0)
-            _exit(11);
-        for (i = 0; i < n; i++)
-            if (strlen(routes[i].path) == plen && strncmp(routes[i].path, target, plen) == 0) {
-                r = &routes[i];
-                break;
-            }
-        if (!r) {
-            static const char nf[] = "HTTP/1.1 404 Not Found\r\nContent-Length: 10\r\n"
-                                     "Connection: close\r\n\r\nnot found\n";
-            write_all(c, nf, sizeof nf - 1);
-            close(c);
-            continue;
-        }
-        if (r->status == 0) {
-            if (n_hung < 64)
-                hung[n_hung++] = c; /* never answered, closed when the child ends */
-            else
-                close(c);
-            continue;
-        }
-        status = r->status;
-        if (i < 64 && counts[i]++ < r->fail_first)
-            status = r->fail_status ? r->fail_status : 500;
-        else if (r->need_auth && strcmp(auth, r->need_auth) != 0)
-            status = 401;
-        {
-            const char *body = r->body ? r->body : "";
-            size_t blen = r->len ? r->len : strlen(body);
-            if (status != r->status) {
-                body = "an error page\n";
-                blen = strlen(body);
-            }
-            if (r->no_length)
-                snprintf(head, sizeof head, "HTTP/1.1 %d X\r\n%s%s%sConnection: close\r\n\r\n",
-                         status, r->location ? "Location: " : "",
-                         r->location ? r->location : "", r->location ? "\r\n" : "");
-            else
-                snprintf(head, sizeof head,
-                         "HTTP/1.1 %d X\r\nContent-Length: %zu\r\n%s%s%sConnection: close\r\n\r\n",
-                         status, blen, r->location ? "Location: " : "",
-                         r->location ? r->location : "", r->location ? "\r\n" : "");
-            if (write_all(c, head, strlen(head)) == 0)
-                write_all(c, body, blen);
-        }
-        close(c);
-    }
-    (void)hung;
-}
-
-static int server_start(server *s, const route *routes, size_t n)
-{
-    struct sockaddr_in a;
-    socklen_t alen = sizeof a;
-    int ctl[2], logp[2];
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 64) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &alen) != 0 || pipe(ctl) != 0) {
-        close(fd);
-        return -1;
-    }
-    if (pipe(logp) != 0) {
-        close(fd);
-        close(ctl[0]);
-        close(ctl[1]);
-        return -1;
-    }
-    s->port = ntohs(a.sin_port);
-    fflush(stdout);
-    s->pid = fork();
-    if (s->pid < 0)
-        return -1;
-    if (s->pid == 0) {
-        close(ctl[1]);
-        close(logp[0]);
-        serve(fd, ctl[0], logp[1], routes, n);
-        _exit(0);
-    }
-    close(fd);
-    close(ctl[0]);
-    close(logp[1]);
-    s->ctl = ctl[1];
-    s->log = logp[0];
-    fcntl(s->log, F_SETFL, fcntl(s->log, F_GETFL) | O_NONBLOCK);
-    return 0;
-}
-
-/* Ends the child and reaps it; returns its exit status. */
-static int server_stop(server *s)
-{
-    int st;
-    close(s->ctl);
-    close(s->log);
-    if (waitpid(s->pid, &st, 0) != s->pid)
-        return -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-/* The request lines logged since the last call (NUL-terminated, in log). */
-static void server_take_log(server *s, char *log, size_t cap)
-{
-    size_t len = 0;
-    for (;;) {
-        ssize_t r = read(s->log, log + len, cap - 1 - len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        len += (size_t)r;
-        if (len + 1 >= cap)
-            break;
-    }
-    log[len] = '\0';
-}
-
-/* How many lines of log start with prefix. */
-static int count_lines(const char *log, const char *prefix)
-{
-    int n = 0;
-    const char *p = log;
-    size_t pl = strlen(prefix);
-    while (*p) {
-        if (strncmp(p, prefix, pl) == 0)
-            n++;
-        p = strchr(p, '\n');
-        if (!p)
-            break;
-        p++;
-    }
-    return n;
-}
-
-static int count_all(const char *log)
-{
-    return count_lines(log, "");
-}
 
 /* ---- helpers ------------------------------------------------------------------ */
 
 static char tmpdir[PATH_MAX];
-static server srv;
-static char base[64]; /* http://127.0.0.1:<port> */
-static char logbuf[65536];
+static http_server srv;
 
-static fetch_options quick(int retries)
+/* Takes the requests made since the last call; returns how many. */
+static int requests(void)
 {
-    fetch_options o = FETCH_OPTIONS_DEFAULT;
-    o.retries = retries;
-    o.retry_delay_ms = 0;
-    o.timeout_s = 5;
-    o.connect_timeout_s = 5;
-    return o;
+    return http_server_requests(&srv);
+}
+
+/* How many of the requests last taken start with prefix. */
+static int logged(const char *prefix)
+{
+    return http_server_logged(&srv, prefix);
 }
 
 /* An error message names scheme and host, never path, query or token. */
@@ -296,14 +43,24 @@ static int clean_msg(const char *msg)
 
 static int url(char *out, size_t n, const char *path)
 {
-    return snprintf(out, n, "%s%s", base, path);
+    return snprintf(out, n, "%s%s", srv.origin, path);
 }
 
-static double since(const struct timespec *t0)
+/* What the last get() got (test_http_*). */
+static struct {
+    buf body;
+    long status;
+    ms_error err;
+} last;
+
+/* fetch_url of <origin><path> into last; returns what fetch_url returned.
+ * last.status is reset first, so a check of it sees what fetch_url set. */
+static int get(const char *path, const fetch_options *o)
 {
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+    char u[256];
+    url(u, sizeof u, path);
+    last.status = -1;
+    return fetch_url(u, o, &last.body, &last.status, &last.err);
 }
 
 /* ---- tests --------------------------------------------------------------------- */
@@ -367,141 +124,104 @@ static void test_origin(void)
 static void test_http_ok(void)
 {
     char u[256];
-    buf b;
-    long status = -5;
-    ms_error err;
-    fetch_options o = quick(3);
+    fetch_options o = quick_fetch_options(3);
 
-    buf_init(&b, 0);
-    url(u, sizeof u, "/p/ok?token=SECRET");
-    CHECK_INT(fetch_url(u, &o, &b, &status, &err), 0);
-    CHECK_INT(status, 200);
-    CHECK_STR(b.data, "{\"hello\": 1}\n");
-    CHECK_INT(b.len, 13);
-    server_take_log(&srv, logbuf, sizeof logbuf);
-    CHECK_INT(count_all(logbuf), 1);
-    CHECK_INT(count_lines(logbuf, "/p/ok?token=SECRET -\n"), 1);
+    CHECK_INT(get("/p/ok?token=SECRET", &o), 0);
+    CHECK_INT(last.status, 200);
+    CHECK_STR(last.body.data, "{\"hello\": 1}\n");
+    CHECK_INT(last.body.len, 13);
+    CHECK_INT(requests(), 1);
+    CHECK_INT(logged("/p/ok?token=SECRET -\n"), 1);
 
     /* NULL options (the defaults) and NULL status work; old content is replaced. */
-    CHECK_INT(fetch_url(u, NULL, &b, NULL, &err), 0);
-    CHECK_STR(b.data, "{\"hello\": 1}\n");
+    url(u, sizeof u, "/p/ok?token=SECRET");
+    CHECK_INT(fetch_url(u, NULL, &last.body, NULL, &last.err), 0);
+    CHECK_STR(last.body.data, "{\"hello\": 1}\n");
 
     /* An empty body is a valid empty C string, in a fresh buffer too. */
-    url(u, sizeof u, "/p/empty");
-    CHECK_INT(fetch_url(u, &o, &b, &status, &err), 0);
-    CHECK_INT(status, 200);
-    CHECK_INT(b.len, 0);
-    CHECK(b.data != NULL && b.data[0] == '\0');
+    CHECK_INT(get("/p/empty", &o), 0);
+    CHECK_INT(last.status, 200);
+    CHECK_INT(last.body.len, 0);
+    CHECK(last.body.data != NULL && last.body.data[0] == '\0');
     {
         buf fresh;
         buf_init(&fresh, 0);
-        CHECK_INT(fetch_url(u, &o, &fresh, &status, &err), 0);
+        url(u, sizeof u, "/p/empty");
+        CHECK_INT(fetch_url(u, &o, &fresh, &last.status, &last.err), 0);
         CHECK(fresh.data != NULL && fresh.len == 0 && fresh.data[0] == '\0');
         buf_free(&fresh);
     }
 
     /* 204 is 2xx too. */
-    url(u, sizeof u, "/p/nocontent");
-    CHECK_INT(fetch_url(u, &o, &b, &status, &err), 0);
-    CHECK_INT(status, 204);
+    CHECK_INT(get("/p/nocontent", &o), 0);
+    CHECK_INT(last.status, 204);
 
     /* A body without Content-Length (ends at close). */
-    url(u, sizeof u, "/p/stream");
-    CHECK_INT(fetch_url(u, &o, &b, &status, &err), 0);
-    CHECK_STR(b.data, "streamed body\n");
-    server_take_log(&srv, logbuf, sizeof logbuf);
-    buf_free(&b);
+    CHECK_INT(get("/p/stream", &o), 0);
+    CHECK_STR(last.body.data, "streamed body\n");
+    CHECK_INT(requests(), 5); /* since the first check: the five calls above */
 }
 
 static void test_http_not_found(void)
 {
-    char u[256];
-    buf b;
-    long status = 0;
-    ms_error err;
-    fetch_options o = quick(3);
+    fetch_options o = quick_fetch_options(3);
 
-    buf_init(&b, 0);
-    buf_puts(&b, "old");
-    url(u, sizeof u, "/p/missing?k=SECRET");
-    CHECK_INT(fetch_url(u, &o, &b, &status, &err), 1);
-    CHECK_INT(status, 404);
-    CHECK_INT(b.len, 0);
-    url(u, sizeof u, "/p/gone");
-    CHECK_INT(fetch_url(u, &o, &b, &status, &err), 1);
-    CHECK_INT(status, 410);
+    buf_puts(&last.body, "old");
+    CHECK_INT(get("/p/missing?k=SECRET", &o), 1);
+    CHECK_INT(last.status, 404);
+    CHECK_INT(last.body.len, 0);
+    CHECK_INT(get("/p/gone", &o), 1);
+    CHECK_INT(last.status, 410);
     /* Not found is final: no retry. */
-    server_take_log(&srv, logbuf, sizeof logbuf);
-    CHECK_INT(count_all(logbuf), 2);
-    buf_free(&b);
+    CHECK_INT(requests(), 2);
 }
 
 static void test_http_errors(void)
 {
-    char u[256], want[128];
-    buf b;
-    long status = 0;
-    ms_error err;
-    fetch_options o = quick(3);
-
-    buf_init(&b, 0);
+    fetch_options o = quick_fetch_options(3);
 
     /* 500 every time: 1 + 3 attempts, then the status and host, nothing else. */
-    url(u, sizeof u, "/p/error?token=SECRET");
-    CHECK_INT(fetch_url(u, &o, &b, &status, &err), -1);
-    CHECK_INT(status, 500);
-    snprintf(want, sizeof want, "HTTP 500 from %s (4 attempts)", base);
-    CHECK_STR(err.msg, want);
-    CHECK(clean_msg(err.msg));
-    CHECK_INT(b.len, 0);
-    server_take_log(&srv, logbuf, sizeof logbuf);
-    CHECK_INT(count_lines(logbuf, "/p/error?token=SECRET "), 4);
-    CHECK_INT(count_all(logbuf), 4);
+    CHECK_INT(get("/p/error?token=SECRET", &o), -1);
+    CHECK_INT(last.status, 500);
+    CHECK_STR_ORIGIN(last.err.msg, "HTTP 500 from %s (4 attempts)", &srv);
+    CHECK(clean_msg(last.err.msg));
+    CHECK_INT(last.body.len, 0);
+    CHECK_INT(requests(), 4);
+    CHECK_INT(logged("/p/error?token=SECRET "), 4);
 
     /* A 500 with a body bigger than max_bytes is still "HTTP 500". */
     o.max_bytes = 100;
     o.retries = 0;
-    url(u, sizeof u, "/p/error-big");
-    CHECK_INT(fetch_url(u, &o, &b, &status, &err), -1);
-    snprintf(want, sizeof want, "HTTP 500 from %s", base);
-    CHECK_STR(err.msg, want);
-    server_take_log(&srv, logbuf, sizeof logbuf);
-    CHECK_INT(count_all(logbuf), 1);
-    o = quick(3);
+    CHECK_INT(get("/p/error-big", &o), -1);
+    CHECK_STR_ORIGIN(last.err.msg, "HTTP 500 from %s", &srv);
+    CHECK_INT(requests(), 1);
+    o = quick_fetch_options(3);
 
     /* 4xx other than 404/410: an error at once, no retry. */
-    url(u, sizeof u, "/p/forbidden");
-    CHECK_INT(fetch_url(u, &o, &b, &status, &err), -1);
-    CHECK_INT(status, 403);
-    snprintf(want, sizeof want, "HTTP 403 from %s", base);
-    CHECK_STR(err.msg, want);
-    server_take_log(&srv, logbuf, sizeof logbuf);
-    CHECK_INT(count_all(logbuf), 1);
+    CHECK_INT(get("/p/forbidden", &o), -1);
+    CHECK_INT(last.status, 403);
+    CHECK_STR_ORIGIN(last.err.msg, "HTTP 403 from %s", &srv);
+    CHECK_INT(requests(), 1);
 
     /* 500 then 200: retried, success. */
-    url(u, sizeof u, "/p/flaky");
-    CHECK_INT(fetch_url(u, &o, &b, &status, &err), 0);
-    CHECK_INT(status, 200);
-    CHECK_STR(b.data, "finally\n");
-    server_take_log(&srv, logbuf, sizeof logbuf);
-    CHECK_INT(count_lines(logbuf, "/p/flaky "), 2);
+    CHECK_INT(get("/p/flaky", &o), 0);
+    CHECK_INT(last.status, 200);
+    CHECK_STR(last.body.data, "finally\n");
+    requests();
+    CHECK_INT(logged("/p/flaky "), 2);
 
     /* 429 twice then 200. */
-    url(u, sizeof u, "/p/busy");
-    CHECK_INT(fetch_url(u, &o, &b, &status, &err), 0);
-    CHECK_STR(b.data, "ok now\n");
-    server_take_log(&srv, logbuf, sizeof logbuf);
-    CHECK_INT(count_lines(logbuf, "/p/busy "), 3);
+    CHECK_INT(get("/p/busy", &o), 0);
+    CHECK_STR(last.body.data, "ok now\n");
+    requests();
+    CHECK_INT(logged("/p/busy "), 3);
 
     /* 503 then 200 with retries = 0: the first answer is final. */
     o.retries = 0;
-    url(u, sizeof u, "/p/flaky2");
-    CHECK_INT(fetch_url(u, &o, &b, &status, &err), -1);
-    CHECK_INT(status, 503);
-    snprintf(want, sizeof want, "HTTP 503 from %s", base);
-    CHECK_STR(err.msg, want);
-    server_take_log(&srv, logbuf, sizeof logbuf);
-    CHECK_INT(count_all(logbuf), 1);
+    CHECK_INT(get("/p/flaky2", &o), -1);
+    CHECK_INT(last.status, 503);
+    CHECK_STR_ORIGIN(last.err.msg, "HTTP 503 from %s", &srv);
+    CHECK_INT(requests(), 1);
 
     /* The back-off waits: 2 retries of 100 then 200 ms. */
     {
@@ -509,182 +229,129 @@ static void test_http_errors(void)
         double el;
         o.retries = 2;
         o.retry_delay_ms = 100;
-        url(u, sizeof u, "/p/error");
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        CHECK_INT(fetch_url(u, &o, &b, &status, &err), -1);
-        el = since(&t0);
+        CHECK_INT(get("/p/error", &o), -1);
+        el = seconds_since(&t0);
         CHECK(el >= 0.29 && el < 5);
-        server_take_log(&srv, logbuf, sizeof logbuf);
-        CHECK_INT(count_all(logbuf), 3);
+        CHECK_INT(requests(), 3);
     }
-    buf_free(&b);
 }
 
 static void test_http_timeout(void)
 {
-    char u[256], want[128];
-    buf b;
-    long status = -1;
-    ms_error err;
-    fetch_options o = quick(0);
+    fetch_options o = quick_fetch_options(0);
     struct timespec t0;
     double el;
 
-    buf_init(&b, 0);
     o.timeout_s = 1;
-    url(u, sizeof u, "/p/hang?token=SECRET");
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    CHECK_INT(fetch_url(u, &o, &b, &status, &err), -1);
-    el = since(&t0);
-    CHECK_INT(status, 0);
-    snprintf(want, sizeof want, "timeout after 1s fetching from %s", base);
-    CHECK_STR(err.msg, want);
-    CHECK(clean_msg(err.msg));
+    CHECK_INT(get("/p/hang?token=SECRET", &o), -1);
+    el = seconds_since(&t0);
+    CHECK_INT(last.status, 0);
+    CHECK_STR_ORIGIN(last.err.msg, "timeout after 1s fetching from %s", &srv);
+    CHECK(clean_msg(last.err.msg));
     CHECK(el >= 0.9 && el < 5);
-    server_take_log(&srv, logbuf, sizeof logbuf);
-    CHECK_INT(count_all(logbuf), 1);
+    CHECK_INT(requests(), 1);
 
     /* A timeout is transient: retried. */
     o.retries = 1;
-    CHECK_INT(fetch_url(u, &o, &b, &status, &err), -1);
-    snprintf(want, sizeof want, "timeout after 1s fetching from %s (2 attempts)", base);
-    CHECK_STR(err.msg, want);
-    server_take_log(&srv, logbuf, sizeof logbuf);
-    CHECK_INT(count_lines(logbuf, "/p/hang?token=SECRET "), 2);
-    buf_free(&b);
+    CHECK_INT(get("/p/hang?token=SECRET", &o), -1);
+    CHECK_STR_ORIGIN(last.err.msg, "timeout after 1s fetching from %s (2 attempts)", &srv);
+    requests();
+    CHECK_INT(logged("/p/hang?token=SECRET "), 2);
 }
 
 static void test_http_size(void)
 {
-    char u[256], want[128];
-    buf b, small;
-    long status = 0;
-    ms_error err;
-    fetch_options o = quick(3);
+    char u[256];
+    buf small;
+    fetch_options o = quick_fetch_options(3);
 
-    buf_init(&b, 0);
-    buf_init(&small, 100);
     /* Within the default limit. */
-    url(u, sizeof u, "/p/big");
-    CHECK_INT(fetch_url(u, &o, &b, &status, &err), 0);
-    CHECK_INT(b.len, 5000);
+    CHECK_INT(get("/p/big", &o), 0);
+    CHECK_INT(last.body.len, 5000);
     /* Above max_bytes: an error, not retried, with or without Content-Length. */
     o.max_bytes = 1000;
-    CHECK_INT(fetch_url(u, &o, &b, &status, &err), -1);
-    snprintf(want, sizeof want, "the document from %s is larger than 1000 bytes", base);
-    CHECK_STR(err.msg, want);
-    CHECK_INT(b.len, 0);
-    url(u, sizeof u, "/p/big-stream");
-    CHECK_INT(fetch_url(u, &o, &b, &status, &err), -1);
-    CHECK_STR(err.msg, want);
+    CHECK_INT(get("/p/big", &o), -1);
+    CHECK_STR_ORIGIN(last.err.msg, "the document from %s is larger than 1000 bytes", &srv);
+    CHECK_INT(last.body.len, 0);
+    CHECK_INT(get("/p/big-stream", &o), -1);
+    CHECK_STR_ORIGIN(last.err.msg, "the document from %s is larger than 1000 bytes", &srv);
     o.max_bytes = 5000; /* exactly the size: fine */
-    url(u, sizeof u, "/p/big");
-    CHECK_INT(fetch_url(u, &o, &b, &status, &err), 0);
-    CHECK_INT(b.len, 5000);
+    CHECK_INT(get("/p/big", &o), 0);
+    CHECK_INT(last.body.len, 5000);
     /* The output buffer's own cap counts too. */
-    o = quick(3);
-    CHECK_INT(fetch_url(u, &o, &small, &status, &err), -1);
-    CHECK(strstr(err.msg, "larger than 100 bytes") != NULL);
-    server_take_log(&srv, logbuf, sizeof logbuf);
-    CHECK_INT(count_all(logbuf), 5);
-    buf_free(&b);
+    o = quick_fetch_options(3);
+    buf_init(&small, 100);
+    url(u, sizeof u, "/p/big");
+    CHECK_INT(fetch_url(u, &o, &small, &last.status, &last.err), -1);
+    CHECK(strstr(last.err.msg, "larger than 100 bytes") != NULL);
+    CHECK_INT(requests(), 5);
     buf_free(&small);
 }
 
 static void test_http_redirects(void)
 {
-    char u[256], want[128];
-    buf b;
-    long status = 0;
-    ms_error err;
-    fetch_options o = quick(3);
+    fetch_options o = quick_fetch_options(3);
 
-    buf_init(&b, 0);
-    url(u, sizeof u, "/p/redirect?token=SECRET");
-    CHECK_INT(fetch_url(u, &o, &b, &status, &err), 0);
-    CHECK_INT(status, 200);
-    CHECK_STR(b.data, "{\"hello\": 1}\n");
-    server_take_log(&srv, logbuf, sizeof logbuf);
-    CHECK_INT(count_all(logbuf), 2);
+    CHECK_INT(get("/p/redirect?token=SECRET", &o), 0);
+    CHECK_INT(last.status, 200);
+    CHECK_STR(last.body.data, "{\"hello\": 1}\n");
+    CHECK_INT(requests(), 2);
 
     /* A loop: at most 5 redirects are followed. */
-    url(u, sizeof u, "/p/loop?token=SECRET");
-    CHECK_INT(fetch_url(u, &o, &b, &status, &err), -1);
-    snprintf(want, sizeof want, "more than 5 redirects from %s", base);
-    CHECK_STR(err.msg, want);
-    server_take_log(&srv, logbuf, sizeof logbuf);
-    CHECK_INT(count_all(logbuf), 6);
+    CHECK_INT(get("/p/loop?token=SECRET", &o), -1);
+    CHECK_STR_ORIGIN(last.err.msg, "more than 5 redirects from %s", &srv);
+    CHECK_INT(requests(), 6);
 
     /* Never from http to a local file. */
-    url(u, sizeof u, "/p/to-file");
-    CHECK_INT(fetch_url(u, &o, &b, &status, &err), -1);
-    CHECK(strstr(err.msg, "not http or https") != NULL && clean_msg(err.msg));
-    CHECK_INT(b.len, 0);
-    server_take_log(&srv, logbuf, sizeof logbuf);
-    CHECK_INT(count_all(logbuf), 1);
-    buf_free(&b);
+    CHECK_INT(get("/p/to-file", &o), -1);
+    CHECK(strstr(last.err.msg, "not http or https") != NULL && clean_msg(last.err.msg));
+    CHECK_INT(last.body.len, 0);
+    CHECK_INT(requests(), 1);
 }
 
 static void test_http_auth(void)
 {
-    char u[256], want[128];
-    buf b;
-    long status = 0;
-    ms_error err;
-    fetch_options o = quick(3);
+    fetch_options o = quick_fetch_options(3);
 
-    buf_init(&b, 0);
-    url(u, sizeof u, "/p/auth");
     o.bearer_token = "s3cret-token";
-    CHECK_INT(fetch_url(u, &o, &b, &status, &err), 0);
-    CHECK_STR(b.data, "authorized\n");
-    server_take_log(&srv, logbuf, sizeof logbuf);
-    CHECK_INT(count_lines(logbuf, "/p/auth Bearer s3cret-token\n"), 1);
+    CHECK_INT(get("/p/auth", &o), 0);
+    CHECK_STR(last.body.data, "authorized\n");
+    requests();
+    CHECK_INT(logged("/p/auth Bearer s3cret-token\n"), 1);
 
     o.bearer_token = "wrong";
-    CHECK_INT(fetch_url(u, &o, &b, &status, &err), -1);
-    CHECK_INT(status, 401);
-    snprintf(want, sizeof want, "HTTP 401 from %s", base);
-    CHECK_STR(err.msg, want);
+    CHECK_INT(get("/p/auth", &o), -1);
+    CHECK_INT(last.status, 401);
+    CHECK_STR_ORIGIN(last.err.msg, "HTTP 401 from %s", &srv);
     /* No token: no header. */
     o.bearer_token = NULL;
-    CHECK_INT(fetch_url(u, &o, &b, &status, &err), -1);
-    server_take_log(&srv, logbuf, sizeof logbuf);
-    CHECK_INT(count_lines(logbuf, "/p/auth -\n"), 1);
+    CHECK_INT(get("/p/auth", &o), -1);
+    requests();
+    CHECK_INT(logged("/p/auth -\n"), 1);
 
     /* A token that would inject a header is refused before any request. */
     o.bearer_token = "s3cret\r\nX-Evil: 1";
-    CHECK_INT(fetch_url(u, &o, &b, &status, &err), -1);
-    CHECK(strstr(err.msg, "control characters") != NULL && clean_msg(err.msg));
-    server_take_log(&srv, logbuf, sizeof logbuf);
-    CHECK_INT(count_all(logbuf), 0);
-    buf_free(&b);
+    CHECK_INT(get("/p/auth", &o), -1);
+    CHECK(strstr(last.err.msg, "control characters") != NULL && clean_msg(last.err.msg));
+    CHECK_INT(requests(), 0);
 }
 
 static void test_refused(void)
 {
-    struct sockaddr_in a;
-    socklen_t alen = sizeof a;
     char u[256], want[128];
     buf b;
     long status = -1;
     ms_error err;
-    fetch_options o = quick(2);
-    /* Bound but not listening: the port stays ours and refuses connections. */
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    fetch_options o = quick_fetch_options(2);
+    int fd, port = http_refusing_port(&fd);
 
     buf_init(&b, 0);
-    CHECK(fd >= 0);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    CHECK_INT(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    CHECK_INT(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
-    snprintf(u, sizeof u, "http://127.0.0.1:%d/p/x?token=SECRET", ntohs(a.sin_port));
+    snprintf(u, sizeof u, "http://127.0.0.1:%d/p/x?token=SECRET", port);
     CHECK_INT(fetch_url(u, &o, &b, &status, &err), -1);
     CHECK_INT(status, 0);
-    snprintf(want, sizeof want, "connection refused by http://127.0.0.1:%d (3 attempts)",
-             ntohs(a.sin_port));
+    snprintf(want, sizeof want, "connection refused by http://127.0.0.1:%d (3 attempts)", port);
     CHECK_STR(err.msg, want);
     close(fd);
     buf_free(&b);
@@ -715,7 +382,7 @@ static void test_file(void)
     buf b;
     long status = -1;
     ms_error err;
-    fetch_options o = quick(3);
+    fetch_options o = quick_fetch_options(3);
     FILE *f;
     size_t i;
 
@@ -781,26 +448,13 @@ static void test_file(void)
     buf_free(&b);
 }
 
-static void rm_tmpdir(void)
-{
-    static const char *const names[] = {"2026-11-03.json", "empty.json", "big.json"};
-    char path[PATH_MAX + 64];
-    size_t i;
-    for (i = 0; i < MS_ARRAY_LEN(names); i++) {
-        snprintf(path, sizeof path, "%s/%s", tmpdir, names[i]);
-        unlink(path);
-    }
-    rmdir(tmpdir);
-}
-
 int main(void)
 {
     static char big[5000];
     static char loc_file[] = "file:///etc/hostname";
-    const char *t = getenv("TMPDIR");
     ms_error err;
     int rc;
-    route routes[] = {
+    http_route routes[] = {
         {"/p/ok", 200, "{\"hello\": 1}\n", 0, 0, 0, 0, NULL, NULL},
         {"/p/empty", 200, "", 0, 0, 0, 0, NULL, NULL},
         {"/p/nocontent", 204, NULL, 0, 0, 0, 0, NULL, NULL},
@@ -821,29 +475,22 @@ int main(void)
         {"/p/auth", 200, "authorized\n", 0, 0, 0, 0, NULL, "Bearer s3cret-token"},
     };
 
-    /* The tests talk to 127.0.0.1 directly, whatever proxy the caller uses. */
-    unsetenv("http_proxy");
-    unsetenv("HTTP_PROXY");
-    unsetenv("https_proxy");
-    unsetenv("HTTPS_PROXY");
-    unsetenv("all_proxy");
-    unsetenv("ALL_PROXY");
+    http_test_no_proxy();
     memset(big, 'b', sizeof big);
-    snprintf(tmpdir, sizeof tmpdir, "%s/moonstat-test-fetch.XXXXXX", t && *t ? t : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
+    if (scratch_dir_make(tmpdir, sizeof tmpdir, "test-fetch") != 0) {
+        perror("scratch_dir_make");
         return 1;
     }
     CHECK_INT(fetch_global_init(&err), 0);
     CHECK_INT(fetch_global_init(&err), 0); /* once */
-    if (server_start(&srv, routes, MS_ARRAY_LEN(routes)) != 0) {
-        perror("server_start");
+    if (http_server_start(&srv, routes, MS_ARRAY_LEN(routes), NULL) != 0) {
+        perror("http_server_start");
         return 1;
     }
-    snprintf(base, sizeof base, "http://127.0.0.1:%d", srv.port);
 
     test_template();
     test_origin();
+    buf_init(&last.body, 0);
     test_http_ok();
     test_http_not_found();
     test_http_errors();
@@ -851,14 +498,14 @@ int main(void)
     test_http_size();
     test_http_redirects();
     test_http_auth();
+    buf_free(&last.body);
     test_refused();
     test_bad_urls();
     test_file();
 
-    server_take_log(&srv, logbuf, sizeof logbuf);
-    CHECK_INT(count_all(logbuf), 0); /* every request was accounted for above */
-    CHECK_INT(server_stop(&srv), 0);
-    rm_tmpdir();
+    CHECK_INT(requests(), 0); /* every request was accounted for above */
+    CHECK_INT(http_server_stop(&srv), 0);
+    scratch_dir_remove(tmpdir);
     rc = check_done("test_fetch");
     return rc;
 }

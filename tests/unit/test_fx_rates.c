@@ -4,280 +4,26 @@
  * directory; substitution, the 7-day window, errors, strict validation and
  * the document store.
  *
- * The server is the one of test_fetch.c: the parent binds port 0 and
- * listens before fork() (no sleeps); the child answers per path from a route
- * table (404 for every other path) and writes one line per request to a
- * pipe before answering, so after fx_factor returns the test reads exactly
- * which documents were requested.
+ * The server is the one of http_test_server.h: it answers per path from the
+ * route table in main (404 for every other path) and logs every request
+ * before answering, so after fx_factor returns the test knows exactly which
+ * documents were requested.
  */
 #include "check.h"
 #include "fx_rates.h"
-
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdlib.h>
-#include <strings.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
+#include "http_test_server.h"
 #include "timefmt.h"
 
-/* ---- the test server ------------------------------------------------------- */
-
-typedef struct route {
-    const char *path;      /* the request path, without the query */
-    int status;            /* 0: read the request and never answer */
-    const char *body;      /* NULL: "" */
-    size_t len;            /* 0: strlen(body) */
-    int fail_first;        /* answer fail_status to the first N requests of the path */
-    int fail_status;       /* 0: 500 */
-    int no_length;         /* no Content-Length: the body ends when the connection closes */
-    const char *location;  /* a Location header (redirects) */
-    const char *need_auth; /* the Authorization value required, else 401 */
-} route;
-
-typedef struct server {
-    pid_t pid;
-    int port;
-    int ctl;  /* write end: closing it ends the child */
-    int log;  /* read end of the request log, non-blocking */
-} server;
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-/* Reads a request head (up to the blank line) into req (NUL-terminated). */
-static int read_head(int c, char *req, size_t cap)
-{
-    size_t len = 0;
-    while (len + 1 < cap) {
-        ssize_t r = read(c, req + len, cap - 1 - len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        len += (size_t)r;
-        req[len] = '\0';
-        if (strstr(req, "\r\n\r\n"))
-            return 0;
-    }
-    return -1;
-}
-
-static void serve(int lfd, int ctl, int logw, const route *routes, size_t n)
-{
-    static char req[16384];
-    int counts[64] = {0};
-    int hung[64], n_hung = 0;
-    char line[1024], head[1024];
-
-    signal(SIGPIPE, SIG_IGN);
-    for (;;) {
-        struct pollfd p[2] = {{lfd, POLLIN, 0}, {ctl, POLLIN, 0}};
-        char target[512], auth[256];
-        const char *sp, *end, *a;
-        const route *r = NULL;
-        size_t i, tlen, plen;
-        int c, status;
-
-        if (poll(p, 2, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            _exit(10);
-        }
-        if (p[1].revents)
-            _exit(0); /* the parent closed the control pipe (or died) */
-        if (!(p[0].revents & POLLIN))
-            continue;
-        if ((c = accept(lfd, NULL, NULL)) < 0)
-            continue;
-        if (read_head(c, req, sizeof req) != 0) {
-            close(c);
-            continue;
-        }
-        /* "GET <target> HTTP/1.1" */
-        sp = strchr(req, ' ');
-        end = sp ? strchr(sp + 1, ' ') : NULL;
-        tlen = sp && end ? (size_t)(end - sp - 1) : 0;
-        if (tlen >= sizeof target)
-            tlen = sizeof target - 1;
-        memcpy(target, sp ? sp + 1 : "", tlen);
-        target[tlen] = '\0';
-        plen = strcspn(target, "?");
-        snprintf(auth, sizeof auth, "-");
-        if ((a = strcasestr(req, "\r\nAuthorization: ")) != NULL) {
-            size_t al = strcspn(a + 17, "\r\n");
-            snprintf(auth, sizeof auth, "%.*s", (int)(al < 200 ? al : 200), a + 17);
-        }
-        snprintf(line, sizeof line, "%s %s\n", target, auth);
-        if (write_all(logw, line, strlen(line)) != 0)
-            _exit(11);
-        for (i = 0; i < n; i++)
-            if (strlen(routes[i].path) == plen && strncmp(routes[i].path, target, plen) == 0) {
-                r = &routes[i];
-                break;
-            }
-        if (!r) {
-            static const char nf[] = "HTTP/1.1 404 Not Found\r\nContent-Length: 10\r\n"
-                                     "Connection: close\r\n\r\nnot found\n";
-            write_all(c, nf, sizeof nf - 1);
-            close(c);
-            continue;
-        }
-        if (r->status == 0) {
-            if (n_hung < 64)
-                hung[n_hung++] = c; /* never answered, closed when the child ends */
-            else
-                close(c);
-            continue;
-        }
-        status = r->status;
-        if (i < 64 && counts[i]++ < r->fail_first)
-            status = r->fail_status ? r->fail_status : 500;
-        else if (r->need_auth && strcmp(auth, r->need_auth) != 0)
-            status = 401;
-        {
-            const char *body = r->body ? r->body : "";
-            size_t blen = r->len ? r->len : strlen(body);
-            if (status != r->status) {
-                body = "an error page\n";
-                blen = strlen(body);
-            }
-            if (r->no_length)
-                snprintf(head, sizeof head, "HTTP/1.1 %d X\r\n%s%s%sConnection: close\r\n\r\n",
-                         status, r->location ? "Location: " : "",
-                         r->location ? r->location : "", r->location ? "\r\n" : "");
-            else
-                snprintf(head, sizeof head,
-                         "HTTP/1.1 %d X\r\nContent-Length: %zu\r\n%s%s%sConnection: close\r\n\r\n",
-                         status, blen, r->location ? "Location: " : "",
-                         r->location ? r->location : "", r->location ? "\r\n" : "");
-            if (write_all(c, head, strlen(head)) == 0)
-                write_all(c, body, blen);
-        }
-        close(c);
-    }
-    (void)hung;
-}
-
-static int server_start(server *s, const route *routes, size_t n)
-{
-    struct sockaddr_in a;
-    socklen_t alen = sizeof a;
-    int ctl[2], logp[2];
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 64) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &alen) != 0 || pipe(ctl) != 0) {
-        close(fd);
-        return -1;
-    }
-    if (pipe(logp) != 0) {
-        close(fd);
-        close(ctl[0]);
-        close(ctl[1]);
-        return -1;
-    }
-    s->port = ntohs(a.sin_port);
-    fflush(stdout);
-    s->pid = fork();
-    if (s->pid < 0)
-        return -1;
-    if (s->pid == 0) {
-        close(ctl[1]);
-        close(logp[0]);
-        serve(fd, ctl[0], logp[1], routes, n);
-        _exit(0);
-    }
-    close(fd);
-    close(ctl[0]);
-    close(logp[1]);
-    s->ctl = ctl[1];
-    s->log = logp[0];
-    fcntl(s->log, F_SETFL, fcntl(s->log, F_GETFL) | O_NONBLOCK);
-    return 0;
-}
-
-/* Ends the child and reaps it; returns its exit status. */
-static int server_stop(server *s)
-{
-    int st;
-    close(s->ctl);
-    close(s->log);
-    if (waitpid(s->pid, &st, 0) != s->pid)
-        return -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-/* The request lines logged since the last call (NUL-terminated, in log). */
-static void server_take_log(server *s, char *log, size_t cap)
-{
-    size_t len = 0;
-    for (;;) {
-        ssize_t r = read(s->log, log + len, cap - 1 - len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        len += (size_t)r;
-        if (len + 1 >= cap)
-            break;
-    }
-    log[len] = '\0';
-}
-
-/* How many lines of log start with prefix. */
-static int count_lines(const char *log, const char *prefix)
-{
-    int n = 0;
-    const char *p = log;
-    size_t pl = strlen(prefix);
-    while (*p) {
-        if (strncmp(p, prefix, pl) == 0)
-            n++;
-        p = strchr(p, '\n');
-        if (!p)
-            break;
-        p++;
-    }
-    return n;
-}
-
-static int count_all(const char *log)
-{
-    return count_lines(log, "");
-}
+#include <limits.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
 
 /* ---- helpers ------------------------------------------------------------------ */
 
 static char tmpdir[PATH_MAX];
-static server srv;
-static char origin[64];   /* http://127.0.0.1:<port> */
-static char tmpl[128];    /* the URL template of the served documents */
-static char logbuf[65536];
+static http_server srv;
+static char tmpl[128]; /* the URL template of the served documents */
 
 static int32_t day_of(const char *date)
 {
@@ -312,20 +58,29 @@ static int q_is(const mpq_t q, const char *frac)
     return eq;
 }
 
+/* Takes the requests made since the last call; returns how many. */
 static int requests(void)
 {
-    server_take_log(&srv, logbuf, sizeof logbuf);
-    return count_all(logbuf);
+    return http_server_requests(&srv);
 }
 
-static fetch_options quick(int retries)
+/* How many of the requests last taken start with prefix. */
+static int logged(const char *prefix)
 {
-    fetch_options o = FETCH_OPTIONS_DEFAULT;
-    o.retries = retries;
-    o.retry_delay_ms = 0;
-    o.timeout_s = 5;
-    o.connect_timeout_s = 5;
-    return o;
+    return http_server_logged(&srv, prefix);
+}
+
+/* A table on the served template, with fetch options o and store st when
+ * not NULL. */
+static fx_table *served_table(const fetch_options *o, const fx_store *st)
+{
+    ms_error err;
+    fx_table *t = fx_table_new(tmpl, "USD", &err);
+    if (t && o)
+        fx_table_set_fetch_options(t, o);
+    if (t && st)
+        fx_table_set_store(t, st);
+    return t;
 }
 
 /* Never the template's path or query. */
@@ -477,13 +232,12 @@ static void test_url_days(void)
     ms_error err;
     mpq_t f;
     char used[11];
-    fx_table *t = fx_table_new(tmpl, "USD", &err);
-    fetch_options o = quick(0);
+    fetch_options o = quick_fetch_options(0);
+    fx_table *t = served_table(&o, NULL);
 
     CHECK(t != NULL);
     if (!t)
         return;
-    fx_table_set_fetch_options(t, &o);
     mpq_init(f);
     requests(); /* start from an empty log */
 
@@ -492,7 +246,7 @@ static void test_url_days(void)
     CHECK_STR(used, "2026-11-03");
     CHECK(q_is(f, "10000/1512076"));
     CHECK_INT(requests(), 1);
-    CHECK_INT(count_lines(logbuf, "/fx/2026-11-03.json?key=SECRET -\n"), 1);
+    CHECK_INT(logged("/fx/2026-11-03.json?key=SECRET -\n"), 1);
     /* Loaded once: other currencies of the day need no request. */
     CHECK_INT(factor_on(t, "2026-11-03", "TWD", f, used, &err), FX_OK);
     CHECK(q_is(f, "1000/32091"));
@@ -513,7 +267,7 @@ static void test_url_days(void)
     CHECK_INT(factor_on(t, "2026-11-04", "USD", f, used, &err), FX_SUBSTITUTED);
     CHECK_STR(used, "2026-11-03");
     CHECK_INT(requests(), 2); /* 2026-11-02 and 2026-11-04, once each */
-    CHECK_INT(count_lines(logbuf, "/fx/2026-11-04.json"), 1);
+    CHECK_INT(logged("/fx/2026-11-04.json"), 1);
 
     /* Per currency: 2026-11-05 has EUR but not JPY. */
     CHECK_INT(factor_on(t, "2026-11-05", "EUR", f, used, &err), FX_OK);
@@ -531,8 +285,8 @@ static void test_url_days(void)
     CHECK_INT(factor_on(t, "2026-11-11", "TWD", f, used, &err), FX_MISSING);
     CHECK_INT(factor_on(t, "2026-12-20", "USD", f, used, &err), FX_MISSING);
     CHECK_INT(requests(), 8); /* 12-13 .. 12-20 */
-    CHECK_INT(count_lines(logbuf, "/fx/2026-12-13.json"), 1);
-    CHECK_INT(count_lines(logbuf, "/fx/2026-12-12.json"), 0);
+    CHECK_INT(logged("/fx/2026-12-13.json"), 1);
+    CHECK_INT(logged("/fx/2026-12-12.json"), 0);
     CHECK_INT(factor_on(t, "2026-11-03", "XXX", f, used, &err), FX_MISSING);
     CHECK_INT(requests(), 6); /* back to 10-27: 10-27 .. 11-01 are new */
 
@@ -545,21 +299,19 @@ static void test_url_errors(void)
     ms_error err;
     mpq_t f;
     char used[11], want[256];
-    fx_table *t = fx_table_new(tmpl, "USD", &err);
-    fetch_options o = quick(1);
+    fetch_options o = quick_fetch_options(1);
+    fx_table *t = served_table(&o, NULL);
 
     CHECK(t != NULL);
     if (!t)
         return;
-    fx_table_set_fetch_options(t, &o);
     mpq_init(f);
     requests();
 
     /* HTTP 500: FX_ERROR naming the date and the host, retried once here. */
     CHECK_INT(factor_on(t, "2026-10-10", "JPY", f, used, &err), FX_ERROR);
-    snprintf(want, sizeof want, "exchange rates for 2026-10-10: HTTP 500 from %s (2 attempts)",
-             origin);
-    CHECK_STR(err.msg, want);
+    CHECK_STR_ORIGIN(err.msg, "exchange rates for 2026-10-10: HTTP 500 from %s (2 attempts)",
+                     &srv);
     CHECK(clean_msg(err.msg));
     CHECK_INT(requests(), 2);
     /* An error is not remembered as "absent": asked again next time. */
@@ -569,7 +321,7 @@ static void test_url_errors(void)
     /* Malformed JSON. */
     CHECK_INT(factor_on(t, "2026-10-11", "JPY", f, used, &err), FX_ERROR);
     snprintf(want, sizeof want, "exchange rates for 2026-10-11 from %s: malformed document: ",
-             origin);
+             srv.origin);
     CHECK(strncmp(err.msg, want, strlen(want)) == 0);
     CHECK(strstr(err.msg, "not valid JSON") != NULL);
     CHECK(clean_msg(err.msg));
@@ -585,8 +337,7 @@ static void test_url_errors(void)
 
     /* 403 is an error, not an absent day. */
     CHECK_INT(factor_on(t, "2026-10-15", "USD", f, used, &err), FX_ERROR);
-    snprintf(want, sizeof want, "exchange rates for 2026-10-15: HTTP 403 from %s", origin);
-    CHECK_STR(err.msg, want);
+    CHECK_STR_ORIGIN(err.msg, "exchange rates for 2026-10-15: HTTP 403 from %s", &srv);
     requests();
 
     mpq_clear(f);
@@ -597,29 +348,26 @@ static void test_url_timeout(void)
 {
     ms_error err;
     mpq_t f;
-    char used[11], want[256];
+    char used[11];
     fx_table *t;
-    fetch_options o = quick(0);
-    struct timespec t0, t1;
+    fetch_options o = quick_fetch_options(0);
+    struct timespec t0;
     double el;
 
     /* MOONSTAT_FETCH_TIMEOUT bounds each attempt, over the options too. */
+    o.timeout_s = 30;
     setenv("MOONSTAT_FETCH_TIMEOUT", "1", 1);
-    t = fx_table_new(tmpl, "USD", &err);
+    t = served_table(&o, NULL);
     unsetenv("MOONSTAT_FETCH_TIMEOUT");
     CHECK(t != NULL);
     if (!t)
         return;
-    o.timeout_s = 30;
-    fx_table_set_fetch_options(t, &o);
     mpq_init(f);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     CHECK_INT(factor_on(t, "2026-10-16", "USD", f, used, &err), FX_ERROR);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    el = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    snprintf(want, sizeof want, "exchange rates for 2026-10-16: timeout after 1s fetching from %s",
-             origin);
-    CHECK_STR(err.msg, want);
+    el = seconds_since(&t0);
+    CHECK_STR_ORIGIN(err.msg,
+                     "exchange rates for 2026-10-16: timeout after 1s fetching from %s", &srv);
     CHECK(el >= 0.9 && el < 5);
     CHECK_INT(requests(), 1);
     mpq_clear(f);
@@ -634,19 +382,17 @@ static void test_store(void)
     mem_store m;
     fx_store st = {&m, mem_load, mem_save};
     fx_table *t1, *t2;
-    fetch_options o = quick(0);
+    fetch_options o = quick_fetch_options(0);
 
     memset(&m, 0, sizeof m);
     mpq_init(f);
     requests();
 
     /* First table: fetched, then saved with its origin (no path, no query). */
-    t1 = fx_table_new(tmpl, "USD", &err);
+    t1 = served_table(&o, &st);
     CHECK(t1 != NULL);
     if (!t1)
         goto out;
-    fx_table_set_fetch_options(t1, &o);
-    fx_table_set_store(t1, &st);
     CHECK_INT(factor_on(t1, "2026-11-04", "JPY", f, used, &err), FX_SUBSTITUTED);
     CHECK_STR(used, "2026-11-03");
     CHECK_INT(requests(), 2); /* 11-04 (404) and 11-03 */
@@ -655,16 +401,14 @@ static void test_store(void)
     CHECK_INT(m.n, 1);
     CHECK_STR(m.date[0], "2026-11-03");
     CHECK_STR(m.body[0], doc_1103);
-    CHECK_STR(m.source[0], origin);
+    CHECK_STR(m.source[0], srv.origin);
     fx_table_free(t1);
 
     /* Second table, same store: 11-03 comes from the store, no request. */
-    t2 = fx_table_new(tmpl, "USD", &err);
+    t2 = served_table(&o, &st);
     CHECK(t2 != NULL);
     if (!t2)
         goto out;
-    fx_table_set_fetch_options(t2, &o);
-    fx_table_set_store(t2, &st);
     CHECK_INT(factor_on(t2, "2026-11-03", "JPY", f, used, &err), FX_OK);
     CHECK(q_is(f, "10000/1512076"));
     CHECK_INT(requests(), 0);
@@ -672,7 +416,7 @@ static void test_store(void)
     /* A 404 day is asked for again (it may have been published since). */
     CHECK_INT(factor_on(t2, "2026-11-04", "JPY", f, used, &err), FX_SUBSTITUTED);
     CHECK_INT(requests(), 1);
-    CHECK_INT(count_lines(logbuf, "/fx/2026-11-04.json"), 1);
+    CHECK_INT(logged("/fx/2026-11-04.json"), 1);
 
     /* Without the store the network is needed again. */
     fx_table_set_store(t2, NULL);
@@ -682,12 +426,10 @@ static void test_store(void)
     fx_table_free(t2);
 
     /* A failing load or save is an error naming the date. */
-    t2 = fx_table_new(tmpl, "USD", &err);
+    t2 = served_table(&o, &st);
     CHECK(t2 != NULL);
     if (!t2)
         goto out;
-    fx_table_set_fetch_options(t2, &o);
-    fx_table_set_store(t2, &st);
     m.fail_load = 1;
     CHECK_INT(factor_on(t2, "2026-11-01", "JPY", f, used, &err), FX_ERROR);
     CHECK_STR(err.msg, "exchange rates for 2026-11-01: reading the stored document: database is "
@@ -710,11 +452,10 @@ static void test_store(void)
     free(m.body[1]);
     m.body[1] = strdup("{\"base\": \"USD\"}");
     m.len[1] = m.body[1] ? strlen(m.body[1]) : 0;
-    t2 = fx_table_new(tmpl, "USD", &err);
+    t2 = served_table(NULL, &st);
     CHECK(t2 != NULL);
     if (!t2)
         goto out;
-    fx_table_set_store(t2, &st);
     CHECK_INT(factor_on(t2, "2026-11-01", "JPY", f, used, &err), FX_ERROR);
     CHECK(strstr(err.msg, "exchange rates for 2026-11-01 (the stored copy): malformed document: "
                           "\"rates\" must be an object") == err.msg);
@@ -867,6 +608,28 @@ static void test_validation(void)
     mpq_clear(f);
 }
 
+/* source (the directory or a file:// template) has doc_1103 and doc_1105:
+ * the day's own document, an earlier one, none within the window. */
+static void check_written_days(const char *source)
+{
+    ms_error err;
+    mpq_t f;
+    char used[11];
+    fx_table *t = fx_table_new(source, "USD", &err);
+
+    CHECK(t != NULL);
+    if (!t)
+        return;
+    mpq_init(f);
+    CHECK_INT(factor_on(t, "2026-11-03", "JPY", f, used, &err), FX_OK);
+    CHECK(q_is(f, "10000/1512076"));
+    CHECK_INT(factor_on(t, "2026-11-05", "JPY", f, used, &err), FX_SUBSTITUTED);
+    CHECK_STR(used, "2026-11-03");
+    CHECK_INT(factor_on(t, "2026-11-11", "JPY", f, used, &err), FX_MISSING);
+    mpq_clear(f);
+    fx_table_free(t);
+}
+
 static void test_directory_and_file_url(void)
 {
     ms_error err;
@@ -878,28 +641,10 @@ static void test_directory_and_file_url(void)
     CHECK_INT(write_file("2026-11-03.json", doc_1103), 0);
     CHECK_INT(write_file("2026-11-05.json", doc_1105), 0);
     /* Directory. */
-    t = fx_table_new(tmpdir, "USD", &err);
-    CHECK(t != NULL);
-    if (t) {
-        CHECK_INT(factor_on(t, "2026-11-03", "JPY", f, used, &err), FX_OK);
-        CHECK(q_is(f, "10000/1512076"));
-        CHECK_INT(factor_on(t, "2026-11-05", "JPY", f, used, &err), FX_SUBSTITUTED);
-        CHECK_STR(used, "2026-11-03");
-        CHECK_INT(factor_on(t, "2026-11-11", "JPY", f, used, &err), FX_MISSING);
-        fx_table_free(t);
-    }
+    check_written_days(tmpdir);
     /* The same through a file:// template (a missing file is an absent day). */
     snprintf(ftmpl, sizeof ftmpl, "file://%s/{date}.json", tmpdir);
-    t = fx_table_new(ftmpl, "USD", &err);
-    CHECK(t != NULL);
-    if (t) {
-        CHECK_INT(factor_on(t, "2026-11-03", "JPY", f, used, &err), FX_OK);
-        CHECK(q_is(f, "10000/1512076"));
-        CHECK_INT(factor_on(t, "2026-11-05", "JPY", f, used, &err), FX_SUBSTITUTED);
-        CHECK_STR(used, "2026-11-03");
-        CHECK_INT(factor_on(t, "2026-11-11", "JPY", f, used, &err), FX_MISSING);
-        fx_table_free(t);
-    }
+    check_written_days(ftmpl);
     /* A malformed file:// document names the date, not the path. */
     CHECK_INT(write_file("2026-11-06.json", doc_bad_json), 0);
     t = fx_table_new(ftmpl, "USD", &err);
@@ -922,24 +667,11 @@ static void test_directory_and_file_url(void)
     mpq_clear(f);
 }
 
-static void rm_tmpdir(void)
-{
-    static const char *const names[] = {"2026-11-03.json", "2026-11-05.json", "2026-11-06.json"};
-    char path[PATH_MAX + 64];
-    size_t i;
-    for (i = 0; i < MS_ARRAY_LEN(names); i++) {
-        snprintf(path, sizeof path, "%s/%s", tmpdir, names[i]);
-        unlink(path);
-    }
-    rmdir(tmpdir);
-}
-
 int main(void)
 {
-    const char *t = getenv("TMPDIR");
     ms_error err;
     int rc;
-    route routes[] = {
+    http_route routes[] = {
         {"/fx/2026-11-01.json", 200, doc_1101, 0, 0, 0, 0, NULL, NULL},
         {"/fx/2026-11-02.json", 200, doc_1102, 0, 0, 0, 0, NULL, NULL},
         {"/fx/2026-11-03.json", 200, doc_1103, 0, 0, 0, 0, NULL, NULL},
@@ -952,23 +684,18 @@ int main(void)
         {"/fx/2026-10-16.json", 0, NULL, 0, 0, 0, 0, NULL, NULL},
     };
 
-    unsetenv("http_proxy");
-    unsetenv("HTTP_PROXY");
-    unsetenv("all_proxy");
-    unsetenv("ALL_PROXY");
+    http_test_no_proxy();
     unsetenv("MOONSTAT_FETCH_TIMEOUT");
-    snprintf(tmpdir, sizeof tmpdir, "%s/moonstat-test-fx.XXXXXX", t && *t ? t : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
+    if (scratch_dir_make(tmpdir, sizeof tmpdir, "test-fx") != 0) {
+        perror("scratch_dir_make");
         return 1;
     }
     CHECK_INT(fetch_global_init(&err), 0);
-    if (server_start(&srv, routes, MS_ARRAY_LEN(routes)) != 0) {
-        perror("server_start");
+    if (http_server_start(&srv, routes, MS_ARRAY_LEN(routes), NULL) != 0) {
+        perror("http_server_start");
         return 1;
     }
-    snprintf(origin, sizeof origin, "http://127.0.0.1:%d", srv.port);
-    snprintf(tmpl, sizeof tmpl, "%s/fx/{date}.json?key=SECRET", origin);
+    snprintf(tmpl, sizeof tmpl, "%s/fx/{date}.json?key=SECRET", srv.origin);
 
     test_new();
     test_url_days();
@@ -978,10 +705,9 @@ int main(void)
     test_validation();
     test_directory_and_file_url();
 
-    requests();
-    CHECK_INT(count_all(logbuf), 0);
-    CHECK_INT(server_stop(&srv), 0);
-    rm_tmpdir();
+    CHECK_INT(requests(), 0);
+    CHECK_INT(http_server_stop(&srv), 0);
+    scratch_dir_remove(tmpdir);
     rc = check_done("test_fx_rates");
     return rc;
 }
