@@ -10,12 +10,14 @@
 
 #include "schema_files.h"
 
-/* The backends, by URI scheme. PostgreSQL joins this table in its own issue. */
+/* The backends, by URI scheme. */
 static const struct {
     const char *prefix;
     const warehouse_ops *ops;
 } backends[] = {
     {"sqlite://", &warehouse_sqlite_ops},
+    {"postgresql://", &warehouse_postgres_ops}, /* libpq URI, passed as is */
+    {"postgres://", &warehouse_postgres_ops},
 };
 
 const warehouse_ops *warehouse_backend_for(const char *uri)
@@ -27,23 +29,38 @@ const warehouse_ops *warehouse_backend_for(const char *uri)
     return NULL;
 }
 
-/* The URI without "user:password@" for logs. */
+/* The URI for logs: without "user:password@" and without a "password="
+ * parameter of the query string (libpq takes a password either way). */
 static char *uri_display(const char *uri)
 {
     const char *scheme_end = strstr(uri, "://");
     const char *at, *slash;
-    char *out;
+    char *out, *p;
     if (!scheme_end)
         return strdup(uri);
     slash = strchr(scheme_end + 3, '/');
     at = strchr(scheme_end + 3, '@');
-    if (!at || (slash && at > slash))
-        return strdup(uri);
     out = malloc(strlen(uri) + 1);
     if (!out)
         return NULL;
-    memcpy(out, uri, (size_t)(scheme_end + 3 - uri));
-    strcpy(out + (scheme_end + 3 - uri), at + 1);
+    if (!at || (slash && at > slash)) {
+        strcpy(out, uri);
+    } else {
+        memcpy(out, uri, (size_t)(scheme_end + 3 - uri));
+        strcpy(out + (scheme_end + 3 - uri), at + 1);
+    }
+    /* p: the '?' or '&' before a parameter */
+    for (p = strchr(out, '?'); p;) {
+        char *next = strchr(p + 1, '&');
+        if (strncmp(p + 1, "password=", 9) != 0)
+            p = next;
+        else if (next)
+            memmove(p + 1, next + 1, strlen(next + 1) + 1); /* p now precedes the next one */
+        else {
+            *p = '\0'; /* it was the last parameter */
+            p = NULL;
+        }
+    }
     return out;
 }
 

@@ -94,5 +94,8 @@ int wh_query_int(warehouse *w, const char *sql, const char *types, const char *c
                  int64_t *out, int *found, ms_error *err);
 
 extern const warehouse_ops warehouse_sqlite_ops;
+/* PostgreSQL (libpq): "postgresql://..." or "postgres://...", see
+ * warehouse_postgres.c for locking, COPY and lost connections. */
+extern const warehouse_ops warehouse_postgres_ops;
 
 #endif

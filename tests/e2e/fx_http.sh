@@ -17,7 +17,7 @@
 #  - the template's path and query (which may hold an API key) never reach
 #    the log or the warehouse.
 source "$(dirname "$0")/lib.sh"
-trap 'http_stop; rm -rf "$WORK"' EXIT
+trap 'http_stop; pg_drop_test_databases; rm -rf "$WORK"' EXIT
 
 # The server is local: no proxy in between.
 unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY all_proxy ALL_PROXY
@@ -62,10 +62,11 @@ error_lines() {
 # fx_documents DIR: "date|source" of every stored document, then the number
 # of stored bodies that equal the served file.
 fx_documents() {
-    python3 - "$1/warehouse.db" "$SRV/fx" <<'PY'
-import os, sqlite3, sys
-db, fx = sys.argv[1], sys.argv[2]
-rows = sqlite3.connect(db).execute("SELECT date, body, source FROM fx_documents ORDER BY date").fetchall()
+    wh_sql_csv "$1" "SELECT date, body, source FROM fx_documents ORDER BY date" |
+        python3 -c '
+import csv, os, sys
+fx = sys.argv[1]
+rows = list(csv.reader(sys.stdin))[1:]
 same = 0
 for date, body, source in rows:
     print("%s|%s" % (date, source))
@@ -73,7 +74,7 @@ for date, body, source in rows:
     if os.path.exists(p) and open(p, encoding="utf-8").read() == body:
         same += 1
 print("bodies equal to the served files: %d" % same)
-PY
+' "$SRV/fx"
 }
 
 # The served tree: the golden documents under /fx, broken ones under /bad,
@@ -121,10 +122,9 @@ check_eq "substitution for 2026-10-31 logged as with a directory" \
 check_eq "no ERROR line" "$(error_lines "$W")" ""
 check "the template's path and query are not in the log" \
     bash -c "! grep -q -e SEKRET -e '/fx/' -e '{date}' '$W/log'"
-check "nor in the warehouse's fx_documents or runs tables" bash -c "! python3 -c \"
-import sqlite3; c = sqlite3.connect('$W/warehouse.db')
-rows = c.execute('SELECT source FROM fx_documents').fetchall() + c.execute('SELECT message FROM runs').fetchall()
-print(rows)\" | grep -q SEKRET"
+check_eq "nor in the warehouse's fx_documents or runs tables" \
+    "$({ wh_sql_csv "$W" "SELECT source FROM fx_documents"; wh_sql_csv "$W" "SELECT message FROM runs"; } |
+        grep -c SEKRET)" "0"
 
 # ---- 2. reruns need no network --------------------------------------------------------
 snap=$(tree_snapshot "$W/exports")
