@@ -10,7 +10,12 @@
 
 #include "keymap.h"
 
-/* Staging tables: one per fact kind with the target's columns, plus keys. */
+/* Staging tables: one per fact kind with the target's columns, plus keys.
+ * Every statement below is driven from the (small) staging table into the
+ * (large) fact table's key, never the other way round: the cost of a night
+ * must follow the night's data, not the warehouse's size. In SQLite,
+ * "stage CROSS JOIN fact" fixes that join order; a row-value IN on the key
+ * makes DELETE probe the fact table per staged row. */
 static const char *const staging_ddl =
     "CREATE TEMP TABLE IF NOT EXISTS stage_keys (game_id TEXT, k1 TEXT, k2 TEXT);"
     "CREATE TEMP TABLE IF NOT EXISTS stage_devices (game_id TEXT, device_id TEXT, "
@@ -187,7 +192,8 @@ static int merge_devices(merge_ctx *m)
     l.key_parts = 1;
     if (wh_query(m->wh,
                  "SELECT d.game_id, d.device_id, d.first_ts, d.first_eid, d.first_day "
-                 "FROM devices d JOIN stage_keys k ON d.game_id = k.game_id AND d.device_id = k.k1",
+                 "FROM stage_keys k CROSS JOIN devices d WHERE d.game_id = k.game_id AND "
+                 "d.device_id = k.k1",
                  "", NULL, read_stored_mark, &l, m->err) < 0)
         goto out;
     if (load_begin(m, "stage_devices",
@@ -222,8 +228,8 @@ static int merge_devices(merge_ctx *m)
     }
     if (load_end(m) != 0 ||
         wh_exec(m->wh,
-                "DELETE FROM devices WHERE EXISTS (SELECT 1 FROM stage_devices s WHERE "
-                "s.game_id = devices.game_id AND s.device_id = devices.device_id);"
+                "DELETE FROM devices WHERE (game_id, device_id) IN (SELECT game_id, device_id "
+                "FROM stage_devices);"
                 "INSERT INTO devices (game_id, device_id, first_ts, first_eid, first_day, platform, "
                 "country) SELECT game_id, device_id, first_ts, first_eid, first_day, platform, "
                 "country FROM stage_devices",
@@ -265,8 +271,8 @@ static int merge_roles(merge_ctx *m)
     l.key_parts = 2;
     if (wh_query(m->wh,
                  "SELECT r.game_id, r.server_id, r.role_id, r.first_ts, r.first_eid, r.first_day "
-                 "FROM roles r JOIN stage_keys k ON r.game_id = k.game_id AND r.server_id = k.k1 "
-                 "AND r.role_id = k.k2",
+                 "FROM stage_keys k CROSS JOIN roles r WHERE r.game_id = k.game_id AND "
+                 "r.server_id = k.k1 AND r.role_id = k.k2",
                  "", NULL, read_stored_mark, &l, m->err) < 0)
         goto out;
     if (load_begin(m, "stage_roles",
@@ -299,9 +305,8 @@ static int merge_roles(merge_ctx *m)
     }
     if (load_end(m) != 0 ||
         wh_exec(m->wh,
-                "DELETE FROM roles WHERE EXISTS (SELECT 1 FROM stage_roles s WHERE "
-                "s.game_id = roles.game_id AND s.server_id = roles.server_id AND "
-                "s.role_id = roles.role_id);"
+                "DELETE FROM roles WHERE (game_id, server_id, role_id) IN (SELECT game_id, "
+                "server_id, role_id FROM stage_roles);"
                 "INSERT INTO roles (game_id, server_id, role_id, first_ts, first_eid, first_day, "
                 "account_id) SELECT game_id, server_id, role_id, first_ts, first_eid, first_day, "
                 "account_id FROM stage_roles",
@@ -437,7 +442,7 @@ static int merge_payments(merge_ctx *m, keymap *pay_accounts, keymap *new_refund
     l.old = old;
     if (wh_query(m->wh,
                  "SELECT p.game_id, p.order_id, p.status, p.ts, p.eid, p.day, p.account_id, "
-                 "p.sandbox FROM payments p JOIN stage_keys k ON p.game_id = k.game_id AND "
+                 "p.sandbox FROM stage_keys k CROSS JOIN payments p WHERE p.game_id = k.game_id AND "
                  "p.order_id = k.k1 AND p.status = k.k2",
                  "", NULL, read_stored_payment, &l, m->err) < 0)
         goto out;
@@ -497,9 +502,8 @@ static int merge_payments(merge_ctx *m, keymap *pay_accounts, keymap *new_refund
     }
     if (load_end(m) != 0 ||
         wh_exec(m->wh,
-                "DELETE FROM payments WHERE EXISTS (SELECT 1 FROM stage_payments s WHERE "
-                "s.game_id = payments.game_id AND s.order_id = payments.order_id AND "
-                "s.status = payments.status);"
+                "DELETE FROM payments WHERE (game_id, order_id, status) IN (SELECT game_id, "
+                "order_id, status FROM stage_payments);"
                 "INSERT INTO payments (game_id, order_id, status, ts, eid, day, account_id, "
                 "amount_minor, currency, pay_channel, channel_txn_id, product_id, server_id, "
                 "role_id, sandbox, platform, country, source) SELECT game_id, order_id, status, "
@@ -758,7 +762,7 @@ static int merge_accounts(merge_ctx *m, const keymap *pay_accounts)
                  "a.reg_country, a.act_ts, a.act_eid, a.act_day, a.act_platform, a.act_country, "
                  "a.role_ts, a.role_eid, a.role_day, a.pay_ts, a.pay_eid, a.pay_day, "
                  "a.pay_platform, a.pay_country, a.cohort_day, a.platform, a.country "
-                 "FROM accounts a JOIN stage_keys k ON a.game_id = k.game_id AND "
+                 "FROM stage_keys k CROSS JOIN accounts a WHERE a.game_id = k.game_id AND "
                  "a.account_id = k.k1",
                  "", NULL, read_account_row, &l, m->err) < 0)
         goto out;
@@ -769,8 +773,8 @@ static int merge_accounts(merge_ctx *m, const keymap *pay_accounts)
         memset(&rows[i].pay, 0, sizeof rows[i].pay);
     if (wh_query(m->wh,
                  "SELECT p.game_id, p.account_id, p.ts, p.eid, p.day, p.platform, p.country "
-                 "FROM payments p JOIN stage_keys k ON p.game_id = k.game_id AND "
-                 "p.account_id = k.k1 WHERE p.status = 'paid' AND p.sandbox = 0",
+                 "FROM stage_keys k CROSS JOIN payments p WHERE p.game_id = k.game_id AND "
+                 "p.account_id = k.k1 AND p.status = 'paid' AND p.sandbox = 0",
                  "", NULL, read_first_pay, &l, m->err) < 0)
         goto out;
 
@@ -854,8 +858,8 @@ static int merge_accounts(merge_ctx *m, const keymap *pay_accounts)
     }
     if (load_end(m) != 0 ||
         wh_exec(m->wh,
-                "DELETE FROM accounts WHERE EXISTS (SELECT 1 FROM stage_accounts s WHERE "
-                "s.game_id = accounts.game_id AND s.account_id = accounts.account_id);"
+                "DELETE FROM accounts WHERE (game_id, account_id) IN (SELECT game_id, account_id "
+                "FROM stage_accounts);"
                 "INSERT INTO accounts (game_id, account_id, reg_ts, reg_eid, reg_day, reg_platform, "
                 "reg_country, act_ts, act_eid, act_day, act_platform, act_country, role_ts, "
                 "role_eid, role_day, pay_ts, pay_eid, pay_day, pay_platform, pay_country, "
