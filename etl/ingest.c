@@ -1,5 +1,16 @@
 /*
  * ingest.c - input files to a fact batch (see ingest.h).
+ *
+ * Threads: only the reading of a file (read_one and what it calls) runs on
+ * the reader threads, each with its own event parser and file_state. What it
+ * shares is read-only while they run: the configuration, the plan, the
+ * games' tz tables (computed when loaded) and zlib's and jansson's constant
+ * tables (jansson's hash seed is set before the threads start). It writes
+ * only its own file_state and its own quarantine temp file (named after the
+ * source file, so unique); the directories of quarantine files are made with
+ * mkdir_p, which accepts a directory another thread just made. The
+ * warehouse, the run's result and the log are touched by the calling thread
+ * only.
  */
 #include "ingest.h"
 
@@ -7,6 +18,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +31,15 @@
 #include "publish.h"
 
 #define QUARANTINE_KEEP 65536u   /* bytes of a rejected line kept verbatim */
+#define MAX_READERS 64           /* the bound of the `threads` setting */
+#define WINDOW_PER_READER 2      /* files read ahead of the fold, per reader */
+
+/* strerror_r (GNU form) rather than strerror in what runs on the reader
+ * threads: POSIX does not promise that strerror is thread-safe. */
+static const char *errno_text(int e, char *tmp, size_t n)
+{
+    return strerror_r(e, tmp, n);
+}
 
 /* ---- scanning the input tree ------------------------------------------ */
 
@@ -186,6 +209,7 @@ static int quarantine_line(file_state *f, const config *cfg, const char *relpath
                            const line *ln, reject_reason why, int game, ms_error *err)
 {
     size_t keep = ln->len < QUARANTINE_KEEP ? ln->len : QUARANTINE_KEEP;
+    char etmp[128];
     if (f->n_rejects == f->cap_rejects) {
         size_t ncap = f->cap_rejects ? f->cap_rejects * 2 : 16;
         rejected_line *p = realloc(f->rejects, ncap * sizeof *p);
@@ -215,13 +239,13 @@ static int quarantine_line(file_state *f, const config *cfg, const char *relpath
         f->quarantine = fopen(f->quarantine_tmp, "wb");
         if (!f->quarantine)
             return ms_error_set(err, "cannot write quarantine file %s: %s", f->quarantine_tmp,
-                                strerror(errno));
+                                errno_text(errno, etmp, sizeof etmp));
     }
     if (fprintf(f->quarantine, "%s\t%" PRIu64 "\t%s\t", relpath, ln->number,
                 reject_reason_name(why)) < 0 ||
         fwrite(ln->data, 1, keep, f->quarantine) != keep || fputc('\n', f->quarantine) == EOF)
         return ms_error_set(err, "cannot write quarantine file %s: %s", f->quarantine_tmp,
-                            strerror(errno));
+                            errno_text(errno, etmp, sizeof etmp));
     return 0;
 }
 
@@ -256,10 +280,11 @@ static int quarantine_commit(file_state *f, ms_error *err)
 }
 
 /* Reads one file into f. Returns 1 when read to the end, 0 when the file is
- * corrupt (msg in err), -1 on a fatal error. */
-static int read_file(const config *cfg, event_parser *parser, const char *path,
-                     const char *relpath, file_state *f, uint64_t *size, uint64_t *checksum,
-                     ms_error *err)
+ * corrupt (msg in err), -1 on a fatal error. cancel: NULL, or a flag another
+ * thread sets when the run has failed; the read then stops early (-1). */
+static int read_file(const config *cfg, event_parser *parser, atomic_int *cancel,
+                     const char *path, const char *relpath, file_state *f, uint64_t *size,
+                     uint64_t *checksum, ms_error *err)
 {
     const line_source *src = line_source_for_path(path);
     line_reader *r = line_reader_open(src, path, err);
@@ -277,6 +302,10 @@ static int read_file(const config *cfg, event_parser *parser, const char *path,
         dq_counts *c;
 
         f->lines = ln.number;
+        if (cancel && atomic_load_explicit(cancel, memory_order_relaxed)) {
+            ms_error_set(err, "cancelled: another file failed");
+            goto fatal;
+        }
         if (ln.len == 0)
             continue; /* empty lines are skipped silently */
         out = event_parser_parse(parser, ln.data, ln.len, ln.too_long, &ev, &why, &game);
@@ -392,30 +421,378 @@ static int absorb_file(ingest_result *res, fp_set *run_ids, file_state *f, uint3
     return fact_batch_absorb(&res->facts, &f->facts);
 }
 
+/* ---- reading the files, on this thread or on reader threads ------------- */
+
+/* What the run reads: the sorted relative paths, and in that order the
+ * indexes of those that must be read (new or changed). Read-only once the
+ * readers start. */
+typedef struct read_plan {
+    const config *cfg;
+    const tz_zone *const *zones;
+    char *const *rel;        /* all input files, sorted (not owned) */
+    size_t *todo;            /* indexes into rel of the files to read (owned by ingest_run) */
+    size_t n_todo;
+} read_plan;
+
+/* One file read and not yet folded. */
+typedef struct read_slot {
+    file_state f;
+    int live;                /* f is initialised and must be freed */
+    int got;                 /* read_file: 1 read to the end, 0 corrupt, -1 fatal */
+    uint64_t size, checksum;
+    ms_error err;            /* got 0: why the file is corrupt; got -1: the error */
+} read_slot;
+
+static void slot_release(read_slot *s)
+{
+    if (s->live)
+        file_state_free(&s->f);
+    s->live = 0;
+}
+
+/* A parser for the configured games (one per thread: parsers are not
+ * thread-safe). NULL when out of memory. Free with event_parser_free. */
+static event_parser *parser_for(const config *cfg)
+{
+    const char **ids = calloc(cfg->n_games ? cfg->n_games : 1, sizeof *ids);
+    event_parser *p = NULL;
+    size_t i;
+    if (ids) {
+        for (i = 0; i < cfg->n_games; i++)
+            ids[i] = cfg->games[i].id;
+        p = event_parser_new(ids, cfg->n_games);
+    }
+    free(ids);
+    return p;
+}
+
+/* Reads the k-th file of the plan into the empty slot s; the outcome is in
+ * s (got, err), not returned. A corrupt file is judged when its turn comes
+ * in the fold, as every file's facts are, so the result does not depend on
+ * which thread read it or when; a fatal error stops the run at once. */
+static void read_one(const read_plan *plan, event_parser *parser, atomic_int *cancel, size_t k,
+                     read_slot *s)
+{
+    const char *rel = plan->rel[plan->todo[k]];
+    char path[8192];
+
+    memset(s, 0, sizeof *s);
+    s->live = 1;
+    fact_batch_init(&s->f.facts, plan->zones, plan->cfg->n_games);
+    fp_set_init(&s->f.ids);
+    snprintf(path, sizeof path, "%s/%s", plan->cfg->input_dir, rel);
+    s->f.dq = calloc(plan->cfg->n_games + 1, sizeof *s->f.dq);
+    if (!s->f.dq) {
+        s->got = -1;
+        ms_error_set(&s->err, "out of memory");
+    } else {
+        s->got = read_file(plan->cfg, parser, cancel, path, rel, &s->f, &s->size, &s->checksum,
+                           &s->err);
+    }
+    if (s->got < 0)
+        ms_error_prefix(&s->err, "%s", path);
+}
+
+/* Folds a read file into the run; called in path order only, so that the
+ * result is the same whatever the number of readers. A corrupt file is
+ * named and counted; a complete one has its quarantine file published and
+ * its facts absorbed. Returns 0, or -1 (err) on a fatal error, the file's
+ * own included. The caller frees s. */
+static int fold_one(ingest_result *res, fp_set *run_ids, const config *cfg, const char *rel,
+                    read_slot *s, ms_error *err)
+{
+    int rc = -1;
+
+    if (s->got < 0) {
+        *err = s->err;
+        goto out;
+    }
+    if (s->got == 0) {
+        /* Corrupt or truncated: nothing of it counts; named in the log. */
+        char msg[MS_ERROR_MAX + 64];
+        char **p = realloc(res->corrupt, (res->n_corrupt + 1) * sizeof *p);
+        if (!p) {
+            ms_error_set(err, "out of memory");
+            goto out;
+        }
+        res->corrupt = p;
+        snprintf(msg, sizeof msg, "%s: %s", rel, s->err.msg);
+        if (!(p[res->n_corrupt] = strdup(msg))) {
+            ms_error_set(err, "out of memory");
+            goto out;
+        }
+        res->n_corrupt++;
+        res->dq[cfg->n_games].corrupt_file++;
+        rc = 0;
+        goto out;
+    }
+    if (quarantine_commit(&s->f, err) != 0)
+        goto out;
+    if (add_file(res, rel, s->size, s->checksum, s->f.lines) != 0 ||
+        absorb_file(res, run_ids, &s->f, (uint32_t)(res->n_files - 1)) != 0) {
+        ms_error_set(err, "out of memory");
+        goto out;
+    }
+    rc = 0;
+out:
+    return rc;
+}
+
+/* threads = 1 (or a single file to read): read and fold each file in turn,
+ * on this thread. */
+static int read_serial(const read_plan *plan, ingest_result *res, fp_set *run_ids,
+                       ms_error *err)
+{
+    event_parser *parser = parser_for(plan->cfg);
+    read_slot slot;
+    size_t k;
+    int rc = -1;
+
+    if (!parser) {
+        ms_error_set(err, "out of memory");
+        goto out;
+    }
+    for (k = 0; k < plan->n_todo; k++) {
+        int folded;
+        read_one(plan, parser, NULL, k, &slot);
+        folded = fold_one(res, run_ids, plan->cfg, plan->rel[plan->todo[k]], &slot, err);
+        slot_release(&slot);
+        if (folded != 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    event_parser_free(parser);
+    return rc;
+}
+
+/* The shared state of the readers and the fold. Reader threads claim the
+ * files in plan order (next) and read file k into ring[k % window]; the
+ * calling thread folds them in plan order (folded) and frees each slot. A
+ * reader may claim file k only when k < folded + window: memory stays
+ * bounded by `window` files, however slow the fold or a large file is. */
+typedef struct ring_entry {
+    read_slot s;
+    int done;                /* s holds a finished read (under mu) */
+} ring_entry;
+
+typedef struct read_pool {
+    const read_plan *plan;
+    pthread_mutex_t mu;
+    pthread_cond_t slot_done; /* a read finished, or a reader failed: the fold may go on */
+    pthread_cond_t room;      /* a slot was freed, or stop: the readers may go on */
+    ring_entry *ring;
+    size_t window;
+    size_t next;              /* the next file to claim */
+    size_t folded;            /* files [0, folded) are folded and their slots free */
+    int stop;                 /* claim nothing more */
+    int failed;               /* a reader failed; err holds the first such error */
+    ms_error err;
+    atomic_int cancel;        /* stop, also read without mu in read_file's loop */
+} read_pool;
+
+typedef struct reader {
+    read_pool *pool;
+    event_parser *parser;     /* owned */
+    pthread_t tid;
+    int started;
+} reader;
+
+/* The pthread calls below fail only on invalid arguments, i.e. a bug or
+ * corrupted memory; there is no way to go on with the readers in an unknown
+ * state, so such a failure aborts. */
+static void pt_check(int rc)
+{
+    if (rc != 0)
+        abort();
+}
+
+/* With mu held: nothing more is claimed, reads in progress stop early, and
+ * everyone waiting wakes up. */
+static void pool_stop_locked(read_pool *p)
+{
+    p->stop = 1;
+    atomic_store_explicit(&p->cancel, 1, memory_order_relaxed);
+    pt_check(pthread_cond_broadcast(&p->room));
+    pt_check(pthread_cond_signal(&p->slot_done));
+}
+
+static void *reader_main(void *arg)
+{
+    reader *w = arg;
+    read_pool *p = w->pool;
+
+    pt_check(pthread_mutex_lock(&p->mu));
+    for (;;) {
+        size_t k;
+        ring_entry *e;
+        while (!p->stop && p->next < p->plan->n_todo && p->next - p->folded >= p->window)
+            pt_check(pthread_cond_wait(&p->room, &p->mu));
+        if (p->stop || p->next >= p->plan->n_todo)
+            break;
+        k = p->next++;
+        e = &p->ring[k % p->window];
+        pt_check(pthread_mutex_unlock(&p->mu));
+        read_one(p->plan, w->parser, &p->cancel, k, &e->s);
+        pt_check(pthread_mutex_lock(&p->mu));
+        e->done = 1;
+        if (e->s.got < 0 && !p->stop) {
+            /* The first fatal error (a cancelled read's is not one). */
+            p->failed = 1;
+            p->err = e->s.err;
+            pool_stop_locked(p);
+        }
+        pt_check(pthread_cond_signal(&p->slot_done));
+    }
+    pt_check(pthread_mutex_unlock(&p->mu));
+    return NULL;
+}
+
+/* The fold, on the calling thread, while the readers run. */
+static int fold_in_order(read_pool *p, ingest_result *res, fp_set *run_ids, ms_error *err)
+{
+    const read_plan *plan = p->plan;
+    int rc = 0;
+
+    pt_check(pthread_mutex_lock(&p->mu));
+    while (rc == 0 && p->folded < plan->n_todo) {
+        ring_entry *e = &p->ring[p->folded % p->window];
+        while (!e->done && !p->failed)
+            pt_check(pthread_cond_wait(&p->slot_done, &p->mu));
+        if (p->failed) {
+            *err = p->err;
+            rc = -1;
+            break;
+        }
+        pt_check(pthread_mutex_unlock(&p->mu));
+        rc = fold_one(res, run_ids, plan->cfg, plan->rel[plan->todo[p->folded]], &e->s, err);
+        slot_release(&e->s);
+        pt_check(pthread_mutex_lock(&p->mu));
+        e->done = 0;
+        p->folded++;
+        pt_check(pthread_cond_broadcast(&p->room));
+    }
+    pool_stop_locked(p); /* on failure: the readers stop; otherwise a no-op for them */
+    pt_check(pthread_mutex_unlock(&p->mu));
+    return rc;
+}
+
+/* For pthread_* results (an error number, not errno). Returns -1. */
+static int pthread_error(ms_error *err, const char *what, int e)
+{
+    char etmp[128];
+    return ms_error_set(err, "%s: %s", what, errno_text(e, etmp, sizeof etmp));
+}
+
+/* n_readers >= 2 reader threads read, this thread folds. Every thread
+ * started is joined on every path. */
+static int read_parallel(const read_plan *plan, size_t n_readers, ingest_result *res,
+                         fp_set *run_ids, ms_error *err)
+{
+    read_pool pool;
+    reader *readers = calloc(n_readers, sizeof *readers);
+    size_t i;
+    int rc = -1, e, n_inited = 0;
+
+    memset(&pool, 0, sizeof pool);
+    pool.plan = plan;
+    pool.window = WINDOW_PER_READER * n_readers;
+    atomic_init(&pool.cancel, 0);
+    pool.ring = calloc(pool.window, sizeof *pool.ring);
+    if (!readers || !pool.ring) {
+        ms_error_set(err, "out of memory");
+        goto out;
+    }
+    if ((e = pthread_mutex_init(&pool.mu, NULL)) == 0) {
+        n_inited = 1;
+        if ((e = pthread_cond_init(&pool.slot_done, NULL)) == 0) {
+            n_inited = 2;
+            if ((e = pthread_cond_init(&pool.room, NULL)) == 0)
+                n_inited = 3;
+        }
+    }
+    if (n_inited < 3) {
+        pthread_error(err, "cannot set up the reader threads", e);
+        goto out;
+    }
+    for (i = 0; i < n_readers; i++) {
+        readers[i].pool = &pool;
+        if (!(readers[i].parser = parser_for(plan->cfg))) {
+            ms_error_set(err, "out of memory");
+            goto out;
+        }
+    }
+    /* jansson picks its hash seed on first use, racing if two threads do it
+     * at once: fix it before the readers start (no-op if already set). */
+    json_object_seed(0);
+    for (i = 0; i < n_readers; i++) {
+        if ((e = pthread_create(&readers[i].tid, NULL, reader_main, &readers[i])) != 0) {
+            pthread_error(err, "cannot start a reader thread", e);
+            goto out;
+        }
+        readers[i].started = 1;
+    }
+    rc = fold_in_order(&pool, res, run_ids, err);
+out:
+    if (n_inited == 3 && rc != 0) {
+        /* Stop the readers started before a failure (fold_in_order did it
+         * already on its own path; twice is harmless). */
+        pt_check(pthread_mutex_lock(&pool.mu));
+        pool_stop_locked(&pool);
+        pt_check(pthread_mutex_unlock(&pool.mu));
+    }
+    for (i = 0; readers && i < n_readers; i++) {
+        if (readers[i].started)
+            pt_check(pthread_join(readers[i].tid, NULL));
+        event_parser_free(readers[i].parser);
+    }
+    /* Read but not folded (a failed run): their quarantine temp files go too. */
+    for (i = 0; pool.ring && i < pool.window; i++)
+        slot_release(&pool.ring[i].s);
+    if (n_inited >= 3)
+        pthread_cond_destroy(&pool.room);
+    if (n_inited >= 2)
+        pthread_cond_destroy(&pool.slot_done);
+    if (n_inited >= 1)
+        pthread_mutex_destroy(&pool.mu);
+    free(pool.ring);
+    free(readers);
+    return rc;
+}
+
+/* The number of reader threads: cfg->threads, 0 meaning the online CPUs;
+ * never more than MAX_READERS or than there are files to read. */
+static size_t reader_count(const config *cfg, size_t n_todo)
+{
+    long n = cfg->threads;
+    if (n <= 0) {
+        n = sysconf(_SC_NPROCESSORS_ONLN);
+        if (n < 1)
+            n = 1; /* unknown: the single-threaded path */
+    }
+    if (n > MAX_READERS)
+        n = MAX_READERS;
+    if ((size_t)n > n_todo)
+        n = (long)n_todo;
+    return n < 1 ? 1 : (size_t)n;
+}
+
 int ingest_run(const config *cfg, warehouse *wh, const tz_zone *const *zones,
                ingest_result *res, ms_error *err)
 {
     path_list files = {0};
-    event_parser *parser = NULL;
-    const char **game_ids = NULL;
+    read_plan plan;
     fp_set run_ids;
-    size_t i;
+    size_t i, n_readers;
     int rc = -1;
 
     memset(res, 0, sizeof *res);
+    memset(&plan, 0, sizeof plan);
     fp_set_init(&run_ids);
     res->n_games = cfg->n_games;
     fact_batch_init(&res->facts, zones, cfg->n_games);
     res->dq = calloc(cfg->n_games + 1, sizeof *res->dq);
-    game_ids = calloc(cfg->n_games, sizeof *game_ids);
-    if (!res->dq || !game_ids) {
-        ms_error_set(err, "out of memory");
-        goto out;
-    }
-    for (i = 0; i < cfg->n_games; i++)
-        game_ids[i] = cfg->games[i].id;
-    parser = event_parser_new(game_ids, cfg->n_games);
-    if (!parser) {
+    if (!res->dq) {
         ms_error_set(err, "out of memory");
         goto out;
     }
@@ -425,15 +802,23 @@ int ingest_run(const config *cfg, warehouse *wh, const tz_zone *const *zones,
     if (files.n > 1)
         qsort(files.items, files.n, sizeof *files.items, cmp_str);
 
+    /* Which files to read: decided here, on this thread, because the
+     * warehouse connection is not thread-safe. */
+    plan.cfg = cfg;
+    plan.zones = zones;
+    plan.rel = files.items;
+    plan.todo = malloc((files.n ? files.n : 1) * sizeof *plan.todo);
+    if (!plan.todo) {
+        ms_error_set(err, "out of memory");
+        goto out;
+    }
     for (i = 0; i < files.n; i++) {
         const char *rel = files.items[i];
         char path[8192];
         known_file known = {0, 0, 0};
         const char *params[1] = {rel};
         struct stat st;
-        file_state f;
         uint64_t size = 0, checksum = 0;
-        int got;
 
         snprintf(path, sizeof path, "%s/%s", cfg->input_dir, rel);
         if (stat(path, &st) != 0) {
@@ -451,53 +836,17 @@ int ingest_run(const config *cfg, warehouse *wh, const tz_zone *const *zones,
             if (size == known.size && checksum == known.checksum)
                 continue; /* already ingested, unchanged */
         }
-        memset(&f, 0, sizeof f);
-        fact_batch_init(&f.facts, zones, cfg->n_games);
-        fp_set_init(&f.ids);
-        f.dq = calloc(cfg->n_games + 1, sizeof *f.dq);
-        if (!f.dq) {
-            file_state_free(&f);
-            ms_error_set(err, "out of memory");
-            goto out;
-        }
-        got = read_file(cfg, parser, path, rel, &f, &size, &checksum, err);
-        if (got < 0) {
-            ms_error_prefix(err, "%s", path);
-            file_state_free(&f);
-            goto out;
-        }
-        if (got == 0) {
-            /* Corrupt or truncated: nothing of it counts; named in the log. */
-            char **p = realloc(res->corrupt, (res->n_corrupt + 1) * sizeof *p);
-            char msg[MS_ERROR_MAX + 64];
-            file_state_free(&f);
-            snprintf(msg, sizeof msg, "%s: %s", rel, err->msg);
-            if (!p || !(p[res->n_corrupt] = strdup(msg))) {
-                free(p == res->corrupt ? NULL : NULL);
-                if (p)
-                    res->corrupt = p;
-                ms_error_set(err, "out of memory");
-                goto out;
-            }
-            res->corrupt = p;
-            res->n_corrupt++;
-            res->dq[cfg->n_games].corrupt_file++;
-            continue;
-        }
-        if (quarantine_commit(&f, err) != 0 || add_file(res, rel, size, checksum, f.lines) != 0 ||
-            absorb_file(res, &run_ids, &f, (uint32_t)(res->n_files - 1)) != 0) {
-            if (!err->msg[0])
-                ms_error_set(err, "out of memory");
-            file_state_free(&f);
-            goto out;
-        }
-        file_state_free(&f);
+        plan.todo[plan.n_todo++] = i;
     }
-    rc = 0;
+
+    n_readers = reader_count(cfg, plan.n_todo);
+    if (n_readers <= 1)
+        rc = read_serial(&plan, res, &run_ids, err);
+    else
+        rc = read_parallel(&plan, n_readers, res, &run_ids, err);
 out:
+    free(plan.todo);
     fp_set_free(&run_ids);
-    event_parser_free(parser);
-    free(game_ids);
     path_list_free(&files);
     return rc;
 }

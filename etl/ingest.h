@@ -13,6 +13,15 @@
  * (source file, line number, reason, the line verbatim up to 64 KiB,
  * tab-separated), written atomically per source file.
  *
+ * Threads: cfg->threads reader threads (0: the online CPUs; at most 64 and
+ * the number of files to read; 1: no thread at all) read the files, each
+ * into its own batch with its own event parser; the calling thread decides
+ * which files to read (the warehouse is used by it only) and folds the
+ * batches strictly in path order, at most 2 x threads files behind the
+ * readers. The result is therefore the same, bit for bit, whatever the
+ * number of threads. ingest_run returns only after every thread it started
+ * has been joined.
+ *
  * Ownership: ingest_result owns everything in it; free with
  * ingest_result_free.
  */
@@ -69,9 +78,12 @@ typedef struct ingest_result {
     uint64_t rejected;           /* all games */
 } ingest_result;
 
-/* Reads every new or changed input file. zones: the games' zones by index.
- * A file that cannot be read because it is corrupt is not an error here (see
- * above); an I/O error on the input tree or the quarantine is (-1, err). */
+/* Reads every new or changed input file. zones: the games' zones by index
+ * (read-only; shared by the reader threads). A file that cannot be read
+ * because it is corrupt is not an error here (see above); an I/O error on
+ * the input tree or the quarantine is (-1, err), as is running out of memory
+ * or threads; with several readers, the first fatal error stops the others
+ * and is the one returned. */
 int ingest_run(const config *cfg, warehouse *wh, const tz_zone *const *zones,
                ingest_result *out, ms_error *err);
 void ingest_result_free(ingest_result *r);
