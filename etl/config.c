@@ -102,7 +102,8 @@ static const key_def keys[] = {
             "is rejected."},
     {.section = SEC_MOONSTAT, .key = "threads", .type = T_INT, .def = "0",
      .off = offsetof(config, threads), .lo = 0, .hi = 64,
-     .doc = "Reserved for parallel ingestion (issue 4); today the job runs on one thread. Worker threads, 0..64; 0 means the number of CPUs."},
+     .doc = "Threads that read the input files, 0..64; 0 means the number of online CPUs, "
+            "1 reads on the main thread. The result is the same whatever the number."},
 
     {.section = SEC_SOURCE, .key = "mysql", .type = T_MYSQL_URI, .required = 1,
      .off = offsetof(config, source_mysql),
