@@ -7,7 +7,9 @@
 # late for earlier days; plain and gzip files), about 330 files and 60000
 # events, in two nightly runs (the ship days up to 2026-10-03 with
 # --date 2026-10-03, then all with --date 2026-10-06, which also skips the
-# files already ingested), each into a fresh warehouse with threads = 1, 2, 3
+# files already ingested; plus an event_id used in two games, in a large and
+# a tiny file, which makes data_quality depend on the order the files are
+# folded in), each into a fresh warehouse with threads = 1, 2, 3
 # and 8. Against threads = 1, for each other count:
 #  - the exit codes of both runs (0 0),
 #  - every exported file (list and bytes; in manifest.json everything but
@@ -27,6 +29,24 @@ GEN=$ROOT/$BIN/moonstat-gen
 G=$WORK/gen
 "$GEN" --out "$G" --events 60000 --days 6 --seed 11 >"$WORK/gen.log" 2>&1
 check_eq "moonstat-gen exit code" "$?" "0"
+# Order-sensitive input: one event_id in two games. Within a run the first
+# line with an id, in path order, is accepted and the other one is a
+# duplicate, so data_quality depends on the order in which files are folded:
+# zz-a.jsonl (large, slow to read) must be folded before zz-b.jsonl (tiny,
+# read to the end long before zz-a by another thread).
+python3 - "$G/incoming/2026-10-02" <<'PY'
+import sys
+d = sys.argv[1]
+with open(d + "/zz-a.jsonl", "w") as f:
+    for i in range(30000):
+        f.write('{"event_id":"zz-filler-%d","event":"tutorial_done","ts":"2026-10-02T10:00:00Z",'
+                '"game_id":"star","account_id":"zz-acc"}\n' % i)
+    f.write('{"event_id":"zz-probe","event":"register","ts":"2026-10-02T11:00:00Z",'
+            '"game_id":"star","account_id":"zz-star"}\n')
+with open(d + "/zz-b.jsonl", "w") as f:
+    f.write('{"event_id":"zz-probe","event":"register","ts":"2026-10-02T11:00:00Z",'
+            '"game_id":"rainbow","account_id":"zz-rainbow"}\n')
+PY
 check "the data has gzip and plain files" \
     bash -c "find '$G/incoming' -name '*.jsonl.gz' | grep -q . && find '$G/incoming' -name '*.jsonl' | grep -q ."
 check "the data has a file with a BOM and one with CRLF line ends" python3 - "$G/incoming" <<'PY'
