@@ -51,7 +51,47 @@ typedef struct merge_ctx {
     ms_error *err;
     fp_set dirty;     /* (game << 32) | (uint32_t)day, +1 in the high half */
     arena scratch;    /* strings read back from the warehouse */
+    unsigned char *fresh; /* [game * KIND_COUNT + kind]: no row of that kind stored yet */
 } merge_ctx;
+
+/* The fact tables. A game with no row yet in one of them (its first load,
+ * a backfill into a new warehouse) has nothing to read back, merge or
+ * delete there: its rows are loaded straight into the table, which is what
+ * makes a bulk load cost one insert per row instead of five statements. */
+enum fact_kind { KIND_DEVICES, KIND_ROLES, KIND_ACTIVITY, KIND_PAYMENTS, KIND_ACCOUNTS, KIND_COUNT };
+
+static const char *const kind_table[KIND_COUNT] = {"devices", "roles", "activity", "payments",
+                                                   "accounts"};
+
+static int is_fresh(const merge_ctx *m, uint32_t game, int kind)
+{
+    return m->fresh[(size_t)game * KIND_COUNT + (size_t)kind];
+}
+
+/* Fills m->fresh; runs before anything of the batch is written. */
+static int find_fresh(merge_ctx *m)
+{
+    size_t g;
+    int k;
+    const char *stage_all = getenv("MOONSTAT_TEST_ALWAYS_STAGE");
+    if (!(m->fresh = calloc(m->cfg->n_games ? m->cfg->n_games * KIND_COUNT : 1, 1)))
+        return ms_error_set(m->err, "out of memory");
+    if (stage_all && *stage_all)
+        return 0; /* tests: the general path for every row (tests/e2e/fresh_load.sh) */
+    for (g = 0; g < m->cfg->n_games; g++)
+        for (k = 0; k < KIND_COUNT; k++) {
+            char sql[128];
+            const char *params[1] = {m->cfg->games[g].id};
+            int64_t n = 0;
+            int found = 0;
+            snprintf(sql, sizeof sql, "SELECT count(*) FROM (SELECT 1 FROM %s WHERE game_id = $1 "
+                     "LIMIT 1) x", kind_table[k]);
+            if (wh_query_int(m->wh, sql, "t", params, &n, &found, m->err) != 0)
+                return -1;
+            m->fresh[g * KIND_COUNT + (size_t)k] = found && n == 0;
+        }
+    return 0;
+}
 
 static int game_index(const config *cfg, const char *id)
 {
@@ -123,6 +163,93 @@ static void fmt_i64(char out[24], int64_t v)
     snprintf(out, 24, "%" PRId64, v);
 }
 
+/* ---- the shared shape: stage keys, read back, write the changed rows ------- */
+
+/* How the key of a keymap entry becomes stage_keys (k1, k2). */
+enum key_shape {
+    KEY_ONE,          /* k1 = key */
+    KEY_TWO,          /* key = k1 NUL k2 */
+    KEY_ORDER_STATUS  /* key = order_id NUL 'p'|'r': k1 = order_id, k2 = paid|refunded */
+};
+
+/* Stages the keys of km whose game already has rows of this kind. Sets
+ * *staged to the number of keys staged (no read-back is needed at 0). */
+static int stage_keys(merge_ctx *m, const keymap *km, int kind, enum key_shape shape,
+                      size_t *staged)
+{
+    size_t i;
+    *staged = 0;
+    if (load_begin(m, "stage_keys", "game_id,k1,k2", "ttt") != 0)
+        return -1;
+    for (i = 0; i < km->count; i++) {
+        const keymap_entry *k = keymap_at(km, (uint32_t)i);
+        const char *second = k->key + strlen(k->key) + 1;
+        const char *vals[3] = {m->cfg->games[k->ns].id, k->key, NULL};
+        if (is_fresh(m, k->ns, kind))
+            continue;
+        if (shape == KEY_TWO)
+            vals[2] = second;
+        else if (shape == KEY_ORDER_STATUS)
+            vals[2] = *second == 'p' ? "paid" : "refunded";
+        if (load_row(m, vals) != 0)
+            return -1;
+        (*staged)++;
+    }
+    return load_end(m);
+}
+
+/* Fills vals (and the 24-byte bufs it may point into) for row i; returns 1
+ * to write the row, 0 to leave it, -1 on error (m->err set). Called exactly
+ * once per row, so it may mark days dirty and count. */
+typedef int (*row_fn)(merge_ctx *m, void *ctx, size_t i, const char **vals, char (*bufs)[24]);
+
+typedef struct fact_writer {
+    int kind;
+    const char *table;       /* the fact table, loaded directly for fresh games */
+    const char *stage;       /* its staging table */
+    const char *columns;
+    const char *types;
+    const char *replace;     /* delete the staged keys from table, insert the staged rows */
+} fact_writer;
+
+/* Writes the rows of km (row i has km's entry i as key): those of fresh
+ * games straight into the table, the others through the staging table and
+ * one delete + insert by key. */
+static int write_rows(merge_ctx *m, const fact_writer *w, const keymap *km, row_fn row,
+                      void *ctx)
+{
+    const char *vals[32];
+    char bufs[12][24];
+    size_t i, staged = 0;
+    int direct, any_fresh = 0, any_stored = 0;
+
+    for (i = 0; i < m->cfg->n_games; i++) {
+        if (is_fresh(m, (uint32_t)i, w->kind))
+            any_fresh = 1;
+        else
+            any_stored = 1;
+    }
+    for (direct = 1; direct >= 0; direct--) {
+        if (direct ? !any_fresh : !any_stored)
+            continue;
+        if (direct ? m->wh->ops->load_begin(m->wh->db, w->table, w->columns, w->types, m->err) != 0
+                   : load_begin(m, w->stage, w->columns, w->types) != 0)
+            return -1;
+        for (i = 0; i < km->count; i++) {
+            int r;
+            if (is_fresh(m, keymap_at(km, (uint32_t)i)->ns, w->kind) != direct)
+                continue;
+            r = row(m, ctx, i, vals, bufs);
+            if (r < 0 || (r > 0 && load_row(m, vals) != 0))
+                return -1; /* the caller rolls back; the load ends with the connection */
+            staged += r > 0 && !direct;
+        }
+        if (load_end(m) != 0)
+            return -1;
+    }
+    return staged ? wh_exec(m->wh, w->replace, m->err) : 0;
+}
+
 /* ---- devices ---------------------------------------------------------------- */
 
 typedef struct lookup_ctx {
@@ -164,78 +291,71 @@ static int read_stored_mark(void *ctx, int ncols, const char *const *v)
     return stored_from(l->m, &l->old[id], v[base], v[base + 1], v[base + 2]) ? -1 : 0;
 }
 
+static int device_row(merge_ctx *m, void *ctx, size_t i, const char **vals, char (*bufs)[24])
+{
+    const stored_mark *old = ctx;
+    const keymap_entry *k = keymap_at(&m->b->devices, (uint32_t)i);
+    const device_fact *f = &m->b->device[i];
+    int32_t d;
+    if (old[i].exists && !first_mark_less(&f->first, &old[i].mark))
+        return 0;
+    d = tz_local_day(m->zones[k->ns], f->first.ts);
+    if (mark_dirty(m, (int)k->ns, d) != 0 ||
+        (old[i].exists && mark_dirty(m, (int)k->ns, old[i].day) != 0))
+        return -1;
+    fmt_i64(bufs[0], f->first.ts);
+    fmt_i64(bufs[1], d);
+    memcpy(bufs[2], f->country, 2);
+    bufs[2][2] = '\0';
+    vals[0] = m->cfg->games[k->ns].id;
+    vals[1] = k->key;
+    vals[2] = bufs[0];
+    vals[3] = f->first.eid;
+    vals[4] = bufs[1];
+    vals[5] = platform_name((platform)f->platform);
+    vals[6] = bufs[2];
+    return 1;
+}
+
+static const fact_writer device_writer = {
+    .kind = KIND_DEVICES,
+    .table = "devices",
+    .stage = "stage_devices",
+    .columns = "game_id,device_id,first_ts,first_eid,first_day,platform,country",
+    .types = "ttititt",
+    .replace = "DELETE FROM devices WHERE (game_id, device_id) IN (SELECT game_id, device_id "
+               "FROM stage_devices);"
+               "INSERT INTO devices (game_id, device_id, first_ts, first_eid, first_day, platform, "
+               "country) SELECT game_id, device_id, first_ts, first_eid, first_day, platform, "
+               "country FROM stage_devices",
+};
+
 static int merge_devices(merge_ctx *m)
 {
     const fact_batch *b = m->b;
     stored_mark *old = NULL;
     lookup_ctx l;
-    size_t i;
+    size_t staged;
     int rc = -1;
 
     if (b->devices.count == 0)
         return 0;
     if (!(old = calloc(b->devices.count, sizeof *old)))
         return ms_error_set(m->err, "out of memory");
-    if (load_begin(m, "stage_keys", "game_id,k1,k2", "ttt") != 0)
-        goto out;
-    for (i = 0; i < b->devices.count; i++) {
-        const keymap_entry *k = keymap_at(&b->devices, (uint32_t)i);
-        const char *vals[3] = {m->cfg->games[k->ns].id, k->key, NULL};
-        if (load_row(m, vals) != 0)
-            goto out;
-    }
-    if (load_end(m) != 0)
+    if (stage_keys(m, &b->devices, KIND_DEVICES, KEY_ONE, &staged) != 0)
         goto out;
     l.m = m;
     l.keys = &b->devices;
     l.old = old;
     l.key_parts = 1;
-    if (wh_query(m->wh,
+    if (staged &&
+        wh_query(m->wh,
                  "SELECT d.game_id, d.device_id, d.first_ts, d.first_eid, d.first_day "
                  "FROM stage_keys k CROSS JOIN devices d WHERE d.game_id = k.game_id AND "
                  "d.device_id = k.k1",
                  "", NULL, read_stored_mark, &l, m->err) < 0)
         goto out;
-    if (load_begin(m, "stage_devices",
-                   "game_id,device_id,first_ts,first_eid,first_day,platform,country",
-                   "ttititt") != 0)
-        goto out;
-    for (i = 0; i < b->devices.count; i++) {
-        const keymap_entry *k = keymap_at(&b->devices, (uint32_t)i);
-        const device_fact *f = &b->device[i];
-        char ts[24], day[24], country[3];
-        const char *vals[7];
-        int32_t d;
-        if (old[i].exists && !first_mark_less(&f->first, &old[i].mark))
-            continue;
-        d = tz_local_day(m->zones[k->ns], f->first.ts);
-        if (mark_dirty(m, (int)k->ns, d) != 0 ||
-            (old[i].exists && mark_dirty(m, (int)k->ns, old[i].day) != 0))
-            goto out;
-        fmt_i64(ts, f->first.ts);
-        fmt_i64(day, d);
-        memcpy(country, f->country, 2);
-        country[2] = '\0';
-        vals[0] = m->cfg->games[k->ns].id;
-        vals[1] = k->key;
-        vals[2] = ts;
-        vals[3] = f->first.eid;
-        vals[4] = day;
-        vals[5] = platform_name((platform)f->platform);
-        vals[6] = country;
-        if (load_row(m, vals) != 0)
-            goto out;
-    }
-    if (load_end(m) != 0 ||
-        wh_exec(m->wh,
-                "DELETE FROM devices WHERE (game_id, device_id) IN (SELECT game_id, device_id "
-                "FROM stage_devices);"
-                "INSERT INTO devices (game_id, device_id, first_ts, first_eid, first_day, platform, "
-                "country) SELECT game_id, device_id, first_ts, first_eid, first_day, platform, "
-                "country FROM stage_devices",
-                m->err) != 0)
-        goto out;
-    rc = 0;
+    rc = write_rows(m, &device_writer, &b->devices, device_row, old);
 out:
     free(old);
     return rc;
@@ -243,76 +363,69 @@ out:
 
 /* ---- roles -------------------------------------------------------------------- */
 
+static int role_row(merge_ctx *m, void *ctx, size_t i, const char **vals, char (*bufs)[24])
+{
+    const stored_mark *old = ctx;
+    const keymap_entry *k = keymap_at(&m->b->roles, (uint32_t)i);
+    const role_fact *f = &m->b->role[i];
+    int32_t d;
+    if (old[i].exists && !first_mark_less(&f->first, &old[i].mark))
+        return 0;
+    d = tz_local_day(m->zones[k->ns], f->first.ts);
+    if (mark_dirty(m, (int)k->ns, d) != 0 ||
+        (old[i].exists && mark_dirty(m, (int)k->ns, old[i].day) != 0))
+        return -1;
+    fmt_i64(bufs[0], f->first.ts);
+    fmt_i64(bufs[1], d);
+    vals[0] = m->cfg->games[k->ns].id;
+    vals[1] = k->key;
+    vals[2] = k->key + strlen(k->key) + 1;
+    vals[3] = bufs[0];
+    vals[4] = f->first.eid;
+    vals[5] = bufs[1];
+    vals[6] = f->account_id;
+    return 1;
+}
+
+static const fact_writer role_writer = {
+    .kind = KIND_ROLES,
+    .table = "roles",
+    .stage = "stage_roles",
+    .columns = "game_id,server_id,role_id,first_ts,first_eid,first_day,account_id",
+    .types = "tttitit",
+    .replace = "DELETE FROM roles WHERE (game_id, server_id, role_id) IN (SELECT game_id, "
+               "server_id, role_id FROM stage_roles);"
+               "INSERT INTO roles (game_id, server_id, role_id, first_ts, first_eid, first_day, "
+               "account_id) SELECT game_id, server_id, role_id, first_ts, first_eid, first_day, "
+               "account_id FROM stage_roles",
+};
+
 static int merge_roles(merge_ctx *m)
 {
     const fact_batch *b = m->b;
     stored_mark *old = NULL;
     lookup_ctx l;
-    size_t i;
+    size_t staged;
     int rc = -1;
 
     if (b->roles.count == 0)
         return 0;
     if (!(old = calloc(b->roles.count, sizeof *old)))
         return ms_error_set(m->err, "out of memory");
-    if (load_begin(m, "stage_keys", "game_id,k1,k2", "ttt") != 0)
-        goto out;
-    for (i = 0; i < b->roles.count; i++) {
-        const keymap_entry *k = keymap_at(&b->roles, (uint32_t)i);
-        const char *vals[3] = {m->cfg->games[k->ns].id, k->key, k->key + strlen(k->key) + 1};
-        if (load_row(m, vals) != 0)
-            goto out;
-    }
-    if (load_end(m) != 0)
+    if (stage_keys(m, &b->roles, KIND_ROLES, KEY_TWO, &staged) != 0)
         goto out;
     l.m = m;
     l.keys = &b->roles;
     l.old = old;
     l.key_parts = 2;
-    if (wh_query(m->wh,
+    if (staged &&
+        wh_query(m->wh,
                  "SELECT r.game_id, r.server_id, r.role_id, r.first_ts, r.first_eid, r.first_day "
                  "FROM stage_keys k CROSS JOIN roles r WHERE r.game_id = k.game_id AND "
                  "r.server_id = k.k1 AND r.role_id = k.k2",
                  "", NULL, read_stored_mark, &l, m->err) < 0)
         goto out;
-    if (load_begin(m, "stage_roles",
-                   "game_id,server_id,role_id,first_ts,first_eid,first_day,account_id",
-                   "tttitit") != 0)
-        goto out;
-    for (i = 0; i < b->roles.count; i++) {
-        const keymap_entry *k = keymap_at(&b->roles, (uint32_t)i);
-        const role_fact *f = &b->role[i];
-        char ts[24], day[24];
-        const char *vals[7];
-        int32_t d;
-        if (old[i].exists && !first_mark_less(&f->first, &old[i].mark))
-            continue;
-        d = tz_local_day(m->zones[k->ns], f->first.ts);
-        if (mark_dirty(m, (int)k->ns, d) != 0 ||
-            (old[i].exists && mark_dirty(m, (int)k->ns, old[i].day) != 0))
-            goto out;
-        fmt_i64(ts, f->first.ts);
-        fmt_i64(day, d);
-        vals[0] = m->cfg->games[k->ns].id;
-        vals[1] = k->key;
-        vals[2] = k->key + strlen(k->key) + 1;
-        vals[3] = ts;
-        vals[4] = f->first.eid;
-        vals[5] = day;
-        vals[6] = f->account_id;
-        if (load_row(m, vals) != 0)
-            goto out;
-    }
-    if (load_end(m) != 0 ||
-        wh_exec(m->wh,
-                "DELETE FROM roles WHERE (game_id, server_id, role_id) IN (SELECT game_id, "
-                "server_id, role_id FROM stage_roles);"
-                "INSERT INTO roles (game_id, server_id, role_id, first_ts, first_eid, first_day, "
-                "account_id) SELECT game_id, server_id, role_id, first_ts, first_eid, first_day, "
-                "account_id FROM stage_roles",
-                m->err) != 0)
-        goto out;
-    rc = 0;
+    rc = write_rows(m, &role_writer, &b->roles, role_row, old);
 out:
     free(old);
     return rc;
@@ -333,32 +446,56 @@ static int read_dirty_row(void *ctx, int ncols, const char *const *v)
     return mark_dirty(m, g, strtoll(v[1], NULL, 10)) ? -1 : 0;
 }
 
+/* Activity rows are keys only: an account-day is there or not. A fresh
+ * game's account-days are all new (each makes its day dirty) and go straight
+ * into the table; the others are staged, and the days of those not stored
+ * yet are read back as dirty before the insert. */
 static int merge_activity(merge_ctx *m)
 {
     const fact_batch *b = m->b;
-    size_t i;
+    size_t i, staged = 0;
+    int direct, any_fresh = 0, any_stored = 0;
 
     if (b->activity.count == 0)
         return 0;
-    if (load_begin(m, "stage_activity", "game_id,day,account_id", "tit") != 0)
-        return -1;
-    for (i = 0; i < b->activity.n_slots; i++) {
-        uint64_t key = b->activity.lo[i];
-        const keymap_entry *k;
-        char day[24];
-        const char *vals[3];
-        if (!key)
+    for (i = 0; i < m->cfg->n_games; i++) {
+        if (is_fresh(m, (uint32_t)i, KIND_ACTIVITY))
+            any_fresh = 1;
+        else
+            any_stored = 1;
+    }
+    for (direct = 1; direct >= 0; direct--) {
+        if (direct ? !any_fresh : !any_stored)
             continue;
-        k = keymap_at(&b->accounts, activity_account(key));
-        fmt_i64(day, activity_day(key));
-        vals[0] = m->cfg->games[k->ns].id;
-        vals[1] = day;
-        vals[2] = k->key;
-        if (load_row(m, vals) != 0)
+        if (direct ? m->wh->ops->load_begin(m->wh->db, "activity", "game_id,day,account_id",
+                                            "tit", m->err) != 0
+                   : load_begin(m, "stage_activity", "game_id,day,account_id", "tit") != 0)
+            return -1;
+        for (i = 0; i < b->activity.n_slots; i++) {
+            uint64_t key = b->activity.lo[i];
+            const keymap_entry *k;
+            char day[24];
+            const char *vals[3];
+            if (!key)
+                continue;
+            k = keymap_at(&b->accounts, activity_account(key));
+            if (is_fresh(m, k->ns, KIND_ACTIVITY) != direct)
+                continue;
+            if (direct && mark_dirty(m, (int)k->ns, activity_day(key)) != 0)
+                return -1;
+            fmt_i64(day, activity_day(key));
+            vals[0] = m->cfg->games[k->ns].id;
+            vals[1] = day;
+            vals[2] = k->key;
+            if (load_row(m, vals) != 0)
+                return -1;
+            staged += !direct;
+        }
+        if (load_end(m) != 0)
             return -1;
     }
-    if (load_end(m) != 0)
-        return -1;
+    if (!staged)
+        return 0;
     /* New account-days make their day dirty. */
     if (wh_query(m->wh,
                  "SELECT s.game_id, s.day FROM stage_activity s WHERE NOT EXISTS (SELECT 1 "
@@ -415,107 +552,106 @@ typedef struct account_keys {
     keymap set;
 } account_keys;
 
+typedef struct payment_rows {
+    const stored_payment *old;
+    keymap *pay_accounts;   /* accounts whose first paid payment may move */
+    keymap *new_refunds;    /* refund transitions new in this run */
+} payment_rows;
+
+static int payment_row(merge_ctx *m, void *ctx, size_t i, const char **vals, char (*bufs)[24])
+{
+    payment_rows *p = ctx;
+    const stored_payment *old = &p->old[i];
+    const keymap_entry *k = keymap_at(&m->b->payments, (uint32_t)i);
+    const payment_fact *f = &m->b->payment[i];
+    int32_t d;
+    int is_new;
+    if (old->m.exists && !first_mark_less(&f->first, &old->m.mark))
+        return 0;
+    d = tz_local_day(m->zones[k->ns], f->first.ts);
+    if (mark_dirty(m, (int)k->ns, d) != 0 ||
+        (old->m.exists && mark_dirty(m, (int)k->ns, old->m.day) != 0))
+        return -1;
+    if ((f->status == PAY_PAID && !f->sandbox &&
+         keymap_put(p->pay_accounts, k->ns, f->account_id, strlen(f->account_id), &is_new) < 0) ||
+        (old->m.exists && old->paid_real &&
+         keymap_put(p->pay_accounts, k->ns, old->account_id, strlen(old->account_id),
+                    &is_new) < 0) ||
+        (f->status == PAY_REFUNDED && !old->m.exists &&
+         keymap_put(p->new_refunds, k->ns, k->key, strlen(k->key), &is_new) < 0))
+        return ms_error_set(m->err, "out of memory");
+    fmt_i64(bufs[0], f->first.ts);
+    fmt_i64(bufs[1], d);
+    fmt_i64(bufs[2], f->amount_minor);
+    memcpy(bufs[3], f->country, 2);
+    bufs[3][2] = '\0';
+    vals[0] = m->cfg->games[k->ns].id;
+    vals[1] = k->key;
+    vals[2] = f->status == PAY_PAID ? "paid" : "refunded";
+    vals[3] = bufs[0];
+    vals[4] = f->first.eid;
+    vals[5] = bufs[1];
+    vals[6] = f->account_id;
+    vals[7] = bufs[2];
+    vals[8] = f->currency;
+    vals[9] = f->pay_channel;
+    vals[10] = f->channel_txn_id;
+    vals[11] = f->product_id;
+    vals[12] = f->server_id;
+    vals[13] = f->role_id;
+    vals[14] = f->sandbox ? "1" : "0";
+    vals[15] = platform_name((platform)f->platform);
+    vals[16] = bufs[3];
+    vals[17] = "log";
+    return 1;
+}
+
+static const fact_writer payment_writer = {
+    .kind = KIND_PAYMENTS,
+    .table = "payments",
+    .stage = "stage_payments",
+    .columns = "game_id,order_id,status,ts,eid,day,account_id,amount_minor,currency,"
+               "pay_channel,channel_txn_id,product_id,server_id,role_id,sandbox,platform,"
+               "country,source",
+    .types = "tttititittttttitt" "t",
+    .replace = "DELETE FROM payments WHERE (game_id, order_id, status) IN (SELECT game_id, "
+               "order_id, status FROM stage_payments);"
+               "INSERT INTO payments (game_id, order_id, status, ts, eid, day, account_id, "
+               "amount_minor, currency, pay_channel, channel_txn_id, product_id, server_id, "
+               "role_id, sandbox, platform, country, source) SELECT game_id, order_id, status, "
+               "ts, eid, day, account_id, amount_minor, currency, pay_channel, channel_txn_id, "
+               "product_id, server_id, role_id, sandbox, platform, country, source "
+               "FROM stage_payments",
+};
+
 static int merge_payments(merge_ctx *m, keymap *pay_accounts, keymap *new_refunds)
 {
     const fact_batch *b = m->b;
     stored_payment *old = NULL;
     pay_lookup l;
-    size_t i;
-    int rc = -1, is_new;
+    payment_rows rows;
+    size_t staged;
+    int rc = -1;
 
     if (b->payments.count == 0)
         return 0;
     if (!(old = calloc(b->payments.count, sizeof *old)))
         return ms_error_set(m->err, "out of memory");
-    if (load_begin(m, "stage_keys", "game_id,k1,k2", "ttt") != 0)
-        goto out;
-    for (i = 0; i < b->payments.count; i++) {
-        const keymap_entry *k = keymap_at(&b->payments, (uint32_t)i);
-        const char *vals[3] = {m->cfg->games[k->ns].id, k->key,
-                               b->payment[i].status == PAY_PAID ? "paid" : "refunded"};
-        if (load_row(m, vals) != 0)
-            goto out;
-    }
-    if (load_end(m) != 0)
+    if (stage_keys(m, &b->payments, KIND_PAYMENTS, KEY_ORDER_STATUS, &staged) != 0)
         goto out;
     l.m = m;
     l.old = old;
-    if (wh_query(m->wh,
+    if (staged &&
+        wh_query(m->wh,
                  "SELECT p.game_id, p.order_id, p.status, p.ts, p.eid, p.day, p.account_id, "
                  "p.sandbox FROM stage_keys k CROSS JOIN payments p WHERE p.game_id = k.game_id AND "
                  "p.order_id = k.k1 AND p.status = k.k2",
                  "", NULL, read_stored_payment, &l, m->err) < 0)
         goto out;
-    if (load_begin(m, "stage_payments",
-                   "game_id,order_id,status,ts,eid,day,account_id,amount_minor,currency,"
-                   "pay_channel,channel_txn_id,product_id,server_id,role_id,sandbox,platform,"
-                   "country,source",
-                   "tttititittttttitt" "t") != 0)
-        goto out;
-    for (i = 0; i < b->payments.count; i++) {
-        const keymap_entry *k = keymap_at(&b->payments, (uint32_t)i);
-        const payment_fact *f = &b->payment[i];
-        char ts[24], day[24], amount[24], country[3];
-        const char *vals[18];
-        int32_t d;
-        if (old[i].m.exists && !first_mark_less(&f->first, &old[i].m.mark))
-            continue;
-        d = tz_local_day(m->zones[k->ns], f->first.ts);
-        if (mark_dirty(m, (int)k->ns, d) != 0 ||
-            (old[i].m.exists && mark_dirty(m, (int)k->ns, old[i].m.day) != 0))
-            goto out;
-        if (f->status == PAY_PAID && !f->sandbox &&
-            keymap_put(pay_accounts, k->ns, f->account_id, strlen(f->account_id), &is_new) < 0)
-            goto oom;
-        if (old[i].m.exists && old[i].paid_real &&
-            keymap_put(pay_accounts, k->ns, old[i].account_id, strlen(old[i].account_id),
-                       &is_new) < 0)
-            goto oom;
-        if (f->status == PAY_REFUNDED && !old[i].m.exists &&
-            keymap_put(new_refunds, k->ns, k->key, strlen(k->key), &is_new) < 0)
-            goto oom;
-        fmt_i64(ts, f->first.ts);
-        fmt_i64(day, d);
-        fmt_i64(amount, f->amount_minor);
-        memcpy(country, f->country, 2);
-        country[2] = '\0';
-        vals[0] = m->cfg->games[k->ns].id;
-        vals[1] = k->key;
-        vals[2] = f->status == PAY_PAID ? "paid" : "refunded";
-        vals[3] = ts;
-        vals[4] = f->first.eid;
-        vals[5] = day;
-        vals[6] = f->account_id;
-        vals[7] = amount;
-        vals[8] = f->currency;
-        vals[9] = f->pay_channel;
-        vals[10] = f->channel_txn_id;
-        vals[11] = f->product_id;
-        vals[12] = f->server_id;
-        vals[13] = f->role_id;
-        vals[14] = f->sandbox ? "1" : "0";
-        vals[15] = platform_name((platform)f->platform);
-        vals[16] = country;
-        vals[17] = "log";
-        if (load_row(m, vals) != 0)
-            goto out;
-    }
-    if (load_end(m) != 0 ||
-        wh_exec(m->wh,
-                "DELETE FROM payments WHERE (game_id, order_id, status) IN (SELECT game_id, "
-                "order_id, status FROM stage_payments);"
-                "INSERT INTO payments (game_id, order_id, status, ts, eid, day, account_id, "
-                "amount_minor, currency, pay_channel, channel_txn_id, product_id, server_id, "
-                "role_id, sandbox, platform, country, source) SELECT game_id, order_id, status, "
-                "ts, eid, day, account_id, amount_minor, currency, pay_channel, channel_txn_id, "
-                "product_id, server_id, role_id, sandbox, platform, country, source "
-                "FROM stage_payments",
-                m->err) != 0)
-        goto out;
-    rc = 0;
-    goto out;
-oom:
-    ms_error_set(m->err, "out of memory");
+    rows.old = old;
+    rows.pay_accounts = pay_accounts;
+    rows.new_refunds = new_refunds;
+    rc = write_rows(m, &payment_writer, &b->payments, payment_row, &rows);
 out:
     free(old);
     return rc;
@@ -711,16 +847,145 @@ static void put_mark(const attr_mark *a, char ts[24], char day[24], const char *
     vals[4] = a->country;
 }
 
+typedef struct account_rows {
+    const keymap *keys;      /* the accounts looked at; row i = entry i */
+    account_row *rows;       /* as they become */
+    const account_row *olds; /* as stored */
+    char (*countries)[3][3]; /* reg, act, pay country of rows[i] */
+} account_rows;
+
+static int account_row_out(merge_ctx *m, void *ctx, size_t i, const char **vals,
+                           char (*bufs)[24])
+{
+    account_rows *a = ctx;
+    const fact_batch *b = m->b;
+    const keymap_entry *k = keymap_at(a->keys, (uint32_t)i);
+    account_row *r = &a->rows[i];
+    const account_row *o = &a->olds[i];
+    int game = (int)k->ns;
+    const tz_zone *z = m->zones[game];
+    int64_t bid = keymap_get(&b->accounts, k->ns, k->key, k->len);
+    int had_activity, attrs_changed, changed;
+
+    if (bid >= 0) {
+        const account_fact *f = &b->account[bid];
+        if (f->reg.eid)
+            take_attr_mark(&r->reg, &f->reg, tz_local_day(z, f->reg.ts), f->reg_platform,
+                           f->reg_country, a->countries[i][0]);
+        if (f->act.eid)
+            take_attr_mark(&r->act, &f->act, tz_local_day(z, f->act.ts), f->act_platform,
+                           f->act_country, a->countries[i][1]);
+        if (first_mark_less(&f->role, &r->role)) {
+            r->role = f->role;
+            r->role_day = tz_local_day(z, f->role.ts);
+        }
+    }
+    derive_cohort(r);
+    /* Breakdown rows of every day the account appears on use its
+     * attributes; its registration day itself only matters on the two
+     * cohort days, marked below. */
+    attrs_changed = o->has_cohort && (!r->has_cohort || !same_str(r->platform, o->platform) ||
+                                      !same_str(r->country, o->country));
+    changed = !o->exists || attrs_changed || r->has_cohort != o->has_cohort ||
+              r->cohort_day != o->cohort_day ||
+              !same_mark(&r->reg.mark, &o->reg.mark) || !same_mark(&r->act.mark, &o->act.mark) ||
+              !same_mark(&r->role, &o->role) || !same_mark(&r->pay.mark, &o->pay.mark);
+    if (!changed)
+        return 0;
+    /* The days a first day moves between (only those: a new first pay
+     * day leaves the registration day's figures alone). */
+    if (dirty_if_moved(m, game, o->has_cohort, o->cohort_day, r->has_cohort, r->cohort_day) ||
+        dirty_if_moved(m, game, o->role.eid != NULL, o->role_day, r->role.eid != NULL,
+                       r->role_day) ||
+        dirty_if_moved(m, game, o->pay.mark.eid != NULL, o->pay.day, r->pay.mark.eid != NULL,
+                       r->pay.day))
+        return -1;
+    if (attrs_changed && mark_all_account_days(m, game, k->key) != 0)
+        return -1;
+    had_activity = o->act.mark.eid || o->pay.mark.eid;
+    if (!had_activity && (r->act.mark.eid || r->pay.mark.eid) && !r->reg.mark.eid)
+        m->dq[game].implicit_registrations++;
+
+    vals[0] = m->cfg->games[game].id;
+    vals[1] = k->key;
+    put_mark(&r->reg, bufs[0], bufs[1], vals + 2);
+    put_mark(&r->act, bufs[2], bufs[3], vals + 7);
+    if (r->role.eid) {
+        fmt_i64(bufs[4], r->role.ts);
+        fmt_i64(bufs[5], r->role_day);
+        vals[12] = bufs[4];
+        vals[13] = r->role.eid;
+        vals[14] = bufs[5];
+    } else {
+        vals[12] = vals[13] = vals[14] = NULL;
+    }
+    put_mark(&r->pay, bufs[6], bufs[7], vals + 15);
+    if (r->has_cohort)
+        fmt_i64(bufs[8], r->cohort_day);
+    vals[20] = r->has_cohort ? bufs[8] : NULL;
+    vals[21] = r->platform;
+    vals[22] = r->country;
+    return 1;
+}
+
+static const fact_writer account_writer = {
+    .kind = KIND_ACCOUNTS,
+    .table = "accounts",
+    .stage = "stage_accounts",
+    .columns = "game_id,account_id,reg_ts,reg_eid,reg_day,reg_platform,reg_country,"
+               "act_ts,act_eid,act_day,act_platform,act_country,role_ts,role_eid,role_day,"
+               "pay_ts,pay_eid,pay_day,pay_platform,pay_country,cohort_day,platform,country",
+    .types = "ttititt" "ititt" "iti" "ititt" "itt",
+    .replace = "DELETE FROM accounts WHERE (game_id, account_id) IN (SELECT game_id, account_id "
+               "FROM stage_accounts);"
+               "INSERT INTO accounts (game_id, account_id, reg_ts, reg_eid, reg_day, reg_platform, "
+               "reg_country, act_ts, act_eid, act_day, act_platform, act_country, role_ts, "
+               "role_eid, role_day, pay_ts, pay_eid, pay_day, pay_platform, pay_country, "
+               "cohort_day, platform, country) SELECT game_id, account_id, reg_ts, reg_eid, "
+               "reg_day, reg_platform, reg_country, act_ts, act_eid, act_day, act_platform, "
+               "act_country, role_ts, role_eid, role_day, pay_ts, pay_eid, pay_day, "
+               "pay_platform, pay_country, cohort_day, platform, country FROM stage_accounts",
+};
+
+/* A game with no account and no payment stored yet: its accounts' first
+ * paid payments are all in the batch (and were all written to payments). */
+static int pay_from_batch(const merge_ctx *m, uint32_t game)
+{
+    return is_fresh(m, game, KIND_ACCOUNTS) && is_fresh(m, game, KIND_PAYMENTS);
+}
+
+/* The first paid payment of the accounts of games where pay_from_batch
+ * holds, from the batch: what the payments table holds for them. */
+static void first_pay_from_batch(merge_ctx *m, account_rows *a)
+{
+    const fact_batch *b = m->b;
+    size_t i;
+    for (i = 0; i < b->payments.count; i++) {
+        const keymap_entry *k = keymap_at(&b->payments, (uint32_t)i);
+        const payment_fact *f = &b->payment[i];
+        attr_mark *pay;
+        int64_t id;
+        if (f->status != PAY_PAID || f->sandbox || !pay_from_batch(m, k->ns))
+            continue;
+        id = keymap_get(a->keys, k->ns, f->account_id, strlen(f->account_id));
+        if (id < 0)
+            continue; /* cannot happen: paid accounts are in pay_accounts */
+        pay = &a->rows[id].pay;
+        take_attr_mark(pay, &f->first, tz_local_day(m->zones[k->ns], f->first.ts), f->platform,
+                       f->country, a->countries[id][2]);
+    }
+}
+
 static int merge_accounts(merge_ctx *m, const keymap *pay_accounts)
 {
     const fact_batch *b = m->b;
     keymap keys;
-    account_row *rows = NULL, *olds = NULL;
-    char (*countries)[3][3] = NULL;
+    account_rows a;
     acct_lookup l;
-    size_t i, n;
+    size_t i, n, staged = 0;
     int rc = -1, is_new;
 
+    memset(&a, 0, sizeof a);
     /* The accounts to look at: those of the batch and those whose paid
      * payments changed. Ids of the batch's accounts stay the same. */
     keymap_init(&keys);
@@ -739,25 +1004,32 @@ static int merge_accounts(merge_ctx *m, const keymap *pay_accounts)
         rc = 0;
         goto out;
     }
-    rows = calloc(n, sizeof *rows);
-    olds = calloc(n, sizeof *olds);
-    countries = calloc(n, sizeof *countries);
-    if (!rows || !olds || !countries)
+    a.keys = &keys;
+    a.rows = calloc(n, sizeof *a.rows);
+    a.olds = calloc(n, sizeof *a.olds);
+    a.countries = calloc(n, sizeof *a.countries);
+    if (!a.rows || !a.olds || !a.countries)
         goto oom;
+    /* Keys are looked up unless both the account and its payments are
+     * known to be absent (pay_from_batch). */
     if (load_begin(m, "stage_keys", "game_id,k1,k2", "ttt") != 0)
         goto out;
     for (i = 0; i < n; i++) {
         const keymap_entry *k = keymap_at(&keys, (uint32_t)i);
         const char *vals[3] = {m->cfg->games[k->ns].id, k->key, NULL};
+        if (pay_from_batch(m, k->ns))
+            continue;
         if (load_row(m, vals) != 0)
             goto out;
+        staged++;
     }
     if (load_end(m) != 0)
         goto out;
     l.m = m;
     l.keys = &keys;
-    l.rows = rows;
-    if (wh_query(m->wh,
+    l.rows = a.rows;
+    if (staged &&
+        wh_query(m->wh,
                  "SELECT a.game_id, a.account_id, a.reg_ts, a.reg_eid, a.reg_day, a.reg_platform, "
                  "a.reg_country, a.act_ts, a.act_eid, a.act_day, a.act_platform, a.act_country, "
                  "a.role_ts, a.role_eid, a.role_day, a.pay_ts, a.pay_eid, a.pay_day, "
@@ -766,117 +1038,27 @@ static int merge_accounts(merge_ctx *m, const keymap *pay_accounts)
                  "a.account_id = k.k1",
                  "", NULL, read_account_row, &l, m->err) < 0)
         goto out;
-    memcpy(olds, rows, n * sizeof *rows);
+    memcpy((account_row *)a.olds, a.rows, n * sizeof *a.rows);
     /* The first paid payment is recomputed from the payments table (already
      * merged), so a retried or late callback can only make it earlier. */
     for (i = 0; i < n; i++)
-        memset(&rows[i].pay, 0, sizeof rows[i].pay);
-    if (wh_query(m->wh,
+        memset(&a.rows[i].pay, 0, sizeof a.rows[i].pay);
+    if (staged &&
+        wh_query(m->wh,
                  "SELECT p.game_id, p.account_id, p.ts, p.eid, p.day, p.platform, p.country "
                  "FROM stage_keys k CROSS JOIN payments p WHERE p.game_id = k.game_id AND "
                  "p.account_id = k.k1 AND p.status = 'paid' AND p.sandbox = 0",
                  "", NULL, read_first_pay, &l, m->err) < 0)
         goto out;
-
-    if (load_begin(m, "stage_accounts",
-                   "game_id,account_id,reg_ts,reg_eid,reg_day,reg_platform,reg_country,"
-                   "act_ts,act_eid,act_day,act_platform,act_country,role_ts,role_eid,role_day,"
-                   "pay_ts,pay_eid,pay_day,pay_platform,pay_country,cohort_day,platform,country",
-                   "ttititt" "ititt" "iti" "ititt" "itt") != 0)
-        goto out;
-    for (i = 0; i < n; i++) {
-        const keymap_entry *k = keymap_at(&keys, (uint32_t)i);
-        account_row *r = &rows[i];
-        const account_row *o = &olds[i];
-        int game = (int)k->ns;
-        const tz_zone *z = m->zones[game];
-        int64_t bid = keymap_get(&b->accounts, k->ns, k->key, k->len);
-        char bufs[8][24], cohort[24];
-        const char *vals[23];
-        int had_activity, attrs_changed, changed;
-
-        if (bid >= 0) {
-            const account_fact *f = &b->account[bid];
-            if (f->reg.eid)
-                take_attr_mark(&r->reg, &f->reg, tz_local_day(z, f->reg.ts), f->reg_platform,
-                               f->reg_country, countries[i][0]);
-            if (f->act.eid)
-                take_attr_mark(&r->act, &f->act, tz_local_day(z, f->act.ts), f->act_platform,
-                               f->act_country, countries[i][1]);
-            if (first_mark_less(&f->role, &r->role)) {
-                r->role = f->role;
-                r->role_day = tz_local_day(z, f->role.ts);
-            }
-        }
-        derive_cohort(r);
-        /* Breakdown rows of every day the account appears on use its
-         * attributes; its registration day itself only matters on the two
-         * cohort days, marked below. */
-        attrs_changed = o->has_cohort && (!r->has_cohort || !same_str(r->platform, o->platform) ||
-                                          !same_str(r->country, o->country));
-        changed = !o->exists || attrs_changed || r->has_cohort != o->has_cohort ||
-                  r->cohort_day != o->cohort_day ||
-                  !same_mark(&r->reg.mark, &o->reg.mark) || !same_mark(&r->act.mark, &o->act.mark) ||
-                  !same_mark(&r->role, &o->role) || !same_mark(&r->pay.mark, &o->pay.mark);
-        if (!changed)
-            continue;
-        /* The days a first day moves between (only those: a new first pay
-         * day leaves the registration day's figures alone). */
-        if (dirty_if_moved(m, game, o->has_cohort, o->cohort_day, r->has_cohort, r->cohort_day) ||
-            dirty_if_moved(m, game, o->role.eid != NULL, o->role_day, r->role.eid != NULL,
-                           r->role_day) ||
-            dirty_if_moved(m, game, o->pay.mark.eid != NULL, o->pay.day, r->pay.mark.eid != NULL,
-                           r->pay.day))
-            goto out;
-        if (attrs_changed && mark_all_account_days(m, game, k->key) != 0)
-            goto out;
-        had_activity = o->act.mark.eid || o->pay.mark.eid;
-        if (!had_activity && (r->act.mark.eid || r->pay.mark.eid) && !r->reg.mark.eid)
-            m->dq[game].implicit_registrations++;
-
-        vals[0] = m->cfg->games[game].id;
-        vals[1] = k->key;
-        put_mark(&r->reg, bufs[0], bufs[1], vals + 2);
-        put_mark(&r->act, bufs[2], bufs[3], vals + 7);
-        if (r->role.eid) {
-            fmt_i64(bufs[4], r->role.ts);
-            fmt_i64(bufs[5], r->role_day);
-            vals[12] = bufs[4];
-            vals[13] = r->role.eid;
-            vals[14] = bufs[5];
-        } else {
-            vals[12] = vals[13] = vals[14] = NULL;
-        }
-        put_mark(&r->pay, bufs[6], bufs[7], vals + 15);
-        if (r->has_cohort)
-            fmt_i64(cohort, r->cohort_day);
-        vals[20] = r->has_cohort ? cohort : NULL;
-        vals[21] = r->platform;
-        vals[22] = r->country;
-        if (load_row(m, vals) != 0)
-            goto out;
-    }
-    if (load_end(m) != 0 ||
-        wh_exec(m->wh,
-                "DELETE FROM accounts WHERE (game_id, account_id) IN (SELECT game_id, account_id "
-                "FROM stage_accounts);"
-                "INSERT INTO accounts (game_id, account_id, reg_ts, reg_eid, reg_day, reg_platform, "
-                "reg_country, act_ts, act_eid, act_day, act_platform, act_country, role_ts, "
-                "role_eid, role_day, pay_ts, pay_eid, pay_day, pay_platform, pay_country, "
-                "cohort_day, platform, country) SELECT game_id, account_id, reg_ts, reg_eid, "
-                "reg_day, reg_platform, reg_country, act_ts, act_eid, act_day, act_platform, "
-                "act_country, role_ts, role_eid, role_day, pay_ts, pay_eid, pay_day, "
-                "pay_platform, pay_country, cohort_day, platform, country FROM stage_accounts",
-                m->err) != 0)
-        goto out;
-    rc = 0;
+    first_pay_from_batch(m, &a);
+    rc = write_rows(m, &account_writer, &keys, account_row_out, &a);
     goto out;
 oom:
     ms_error_set(m->err, "out of memory");
 out:
-    free(rows);
-    free(olds);
-    free(countries);
+    free(a.rows);
+    free((account_row *)a.olds);
+    free(a.countries);
     keymap_free(&keys);
     return rc;
 }
@@ -929,7 +1111,8 @@ int merge_facts(warehouse *wh, const config *cfg, const tz_zone *const *zones,
     keymap_init(&pay_accounts);
     keymap_init(&new_refunds);
 
-    if (merge_prepare(wh, err) != 0 || merge_payments(&m, &pay_accounts, &new_refunds) != 0 ||
+    if (merge_prepare(wh, err) != 0 || find_fresh(&m) != 0 ||
+        merge_payments(&m, &pay_accounts, &new_refunds) != 0 ||
         merge_devices(&m) != 0 || merge_roles(&m) != 0 || merge_activity(&m) != 0 ||
         merge_accounts(&m, &pay_accounts) != 0 ||
         count_refunds_without_payment(&m, &new_refunds) != 0 || write_dirty(&m) != 0)
@@ -938,6 +1121,7 @@ int merge_facts(warehouse *wh, const config *cfg, const tz_zone *const *zones,
 out:
     fp_set_free(&m.dirty);
     arena_free(&m.scratch);
+    free(m.fresh);
     keymap_free(&pay_accounts);
     keymap_free(&new_refunds);
     return rc;

@@ -16,6 +16,11 @@
  *    roles), because breakdown rows use account attributes.
  * Work is in proportion to the batch, never to the warehouse.
  *
+ * A game that has no row yet in a fact table (its first load) has nothing to
+ * read back or replace there: its rows are loaded straight into the table.
+ * The environment variable MOONSTAT_TEST_ALWAYS_STAGE (non-empty) turns that
+ * off, so tests can check that both paths give the same warehouse.
+ *
  * Runs inside the caller's transaction.
  */
 #ifndef MOONSTAT_MERGE_H

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# A game's first load skips the read-back and the staging tables (merge.h):
+# its rows go straight into the fact tables. That shortcut must give exactly
+# the warehouse and the exports of the general path (forced with
+# MOONSTAT_TEST_ALWAYS_STAGE=1), for
+#   1. the golden nightly: every game fresh in the first run, none in the second;
+#   2. a mixed run: "star" already loaded (from a copy of batch 1 holding only
+#      its lines), "reversal" and "rainbow" loaded for the first time; the
+#      reports then equal those of one run of the whole batch.
+source "$(dirname "$0")/lib.sh"
+
+# The fact tables, in key order, with every column.
+facts() {
+    wh_sql "$1" "SELECT * FROM devices ORDER BY game_id, device_id" &&
+        wh_sql "$1" "SELECT * FROM accounts ORDER BY game_id, account_id" &&
+        wh_sql "$1" "SELECT * FROM roles ORDER BY game_id, server_id, role_id" &&
+        wh_sql "$1" "SELECT * FROM activity ORDER BY game_id, day, account_id" &&
+        wh_sql "$1" "SELECT * FROM payments ORDER BY game_id, order_id, status" &&
+        wh_sql "$1" "SELECT game_id, day FROM dirty_days ORDER BY game_id, day" &&
+        wh_sql "$1" "SELECT * FROM data_quality ORDER BY run_date, game_id, item"
+}
+
+# only_star SRC DST: the files of SRC with only the lines of game "star".
+only_star() {
+    local f rel
+    (cd "$1" && find . -type f \( -name '*.jsonl' -o -name '*.jsonl.gz' \)) | while read -r rel; do
+        f=$2/$rel
+        mkdir -p "$(dirname "$f")"
+        case $rel in
+        *.gz) zcat "$1/$rel" | grep -a '"game_id":"star"' | gzip -n >"$f" ;;
+        *) grep -a '"game_id":"star"' "$1/$rel" >"$f" ;;
+        esac
+    done
+}
+
+# 1. The golden nightly, both ways.
+for mode in fresh staged; do
+    golden_setup "$WORK/$mode"
+    if [ $mode = staged ]; then
+        codes=$(MOONSTAT_TEST_ALWAYS_STAGE=1 golden_nightly "$WORK/$mode")
+    else
+        codes=$(golden_nightly "$WORK/$mode")
+    fi
+    check_eq "golden nightly ($mode): exit codes" "$codes" "0 0"
+done
+check "golden: the fresh path loaded something" test "$(facts "$WORK/fresh" | wc -l)" -gt 1000
+check_eq "golden: same fact tables both ways" "$(facts "$WORK/fresh")" "$(facts "$WORK/staged")"
+check_eq "golden: same exports both ways" "$(csv_digest_all "$WORK/fresh")" \
+    "$(csv_digest_all "$WORK/staged")"
+check_eq "golden: the exports are the expected ones (daily_kpi 2026-11-07)" \
+    "$(cat "$WORK/fresh/exports/daily_kpi/dt=2026-11-07/daily_kpi.csv")" \
+    "$(cat "$GOLDEN/expected/daily_kpi/dt=2026-11-07/daily_kpi.csv")"
+
+# 2. Mixed: star first, then everything.
+for mode in fresh staged; do
+    W=$WORK/mixed-$mode
+    golden_setup "$W"
+    only_star "$W/batch1" "$W/incoming"
+    if [ $mode = staged ]; then export MOONSTAT_TEST_ALWAYS_STAGE=1; fi
+    run_moonstat "$W" run --date 2026-11-07
+    check_eq "mixed ($mode): star-only run" "$?" "0"
+    check_eq "mixed ($mode): only star loaded" \
+        "$(wh_sql "$W" "SELECT DISTINCT game_id FROM accounts ORDER BY 1")" "star"
+    golden_copy "$W" batch1
+    run_moonstat "$W" run --date 2026-11-07
+    check_eq "mixed ($mode): full batch 1" "$?" "0"
+    unset MOONSTAT_TEST_ALWAYS_STAGE
+done
+check_eq "mixed: same fact tables both ways" "$(facts "$WORK/mixed-fresh")" \
+    "$(facts "$WORK/mixed-staged")"
+check_eq "mixed: same exports both ways" "$(csv_digest_all "$WORK/mixed-fresh")" \
+    "$(csv_digest_all "$WORK/mixed-staged")"
+# Earliest wins, whatever the order the lines came in: star first and then
+# everything gives the reports of one run of batch 1 (data_quality aside,
+# which counts what each run read).
+golden_setup "$WORK/one"
+golden_copy "$WORK/one" batch1
+run_moonstat "$WORK/one" run --date 2026-11-07
+check_eq "batch 1 in one run" "$?" "0"
+check_eq "mixed: the reports of one run of batch 1" \
+    "$(csv_digest_all "$WORK/mixed-fresh" | grep -v ' data_quality/')" \
+    "$(csv_digest_all "$WORK/one" | grep -v ' data_quality/')"
+# 3. A first load where a day has nothing new but logins: the day is still
+#    computed (every account-day of a fresh game marks its day).
+W=$WORK/logins
+MAX_REJECT_RATE=0 simple_setup "$W" g1:UTC
+for d in 01 02 03; do
+    echo "{\"base\": \"USD\", \"date\": \"2026-03-$d\", \"rates\": {\"USD\": 1}}" >"$W/fx/2026-03-$d.json"
+done
+{
+    printf '{"event_id":"r1","event":"register","ts":"2026-03-01T09:00:00Z","game_id":"g1","account_id":"A1","platform":"ios","country":"JP"}\n'
+    printf '{"event_id":"l1","event":"login","ts":"2026-03-02T09:00:00Z","game_id":"g1","account_id":"A1"}\n'
+    printf '{"event_id":"l2","event":"login","ts":"2026-03-03T09:00:00Z","game_id":"g1","account_id":"A1"}\n'
+} >"$W/incoming/events.jsonl"
+run_moonstat "$W" run --date 2026-03-03
+check_eq "logins only: exit code" "$?" "0"
+check_eq "logins only: the day with nothing new but a login has its DAU" \
+    "$(grep '^2026-03-02,g1,ALL,ALL,' "$W/exports/daily_kpi/dt=2026-03-02/daily_kpi.csv" | cut -d, -f5,6,11)" \
+    "0,0,1"
+finish
