@@ -15,7 +15,7 @@ PKGS     := jansson zlib sqlite3 libcurl libpq gmp libcrypto
 # Debian packages the build and the tests need (`make deps` installs the missing ones).
 DEB_PKGS := gcc make pkg-config libjansson-dev zlib1g-dev libsqlite3-dev \
             libcurl4-openssl-dev libpq-dev libgmp-dev libssl-dev libcsv-dev \
-            libmariadb-dev tzdata sqlite3 python3 valgrind gzip
+            libmariadb-dev tzdata sqlite3 python3 valgrind gzip strace
 
 ifeq ($(SANITIZE),1)
 BUILD    := build-asan

@@ -160,17 +160,27 @@ typedef struct known_file {
     int found;
     uint64_t size;
     uint64_t checksum;
+    char stat[STAT_ID_MAX];  /* "" when not recorded (ingested before schema 4) */
 } known_file;
 
+/* Row: size, checksum, stat */
 static int read_known(void *ctx, int ncols, const char *const *vals)
 {
     known_file *k = ctx;
-    if (ncols < 2 || !vals[0] || !vals[1])
+    if (ncols < 3 || !vals[0] || !vals[1])
         return 0;
     k->found = 1;
     k->size = strtoull(vals[0], NULL, 10);
     k->checksum = strtoull(vals[1], NULL, 16);
+    snprintf(k->stat, sizeof k->stat, "%s", vals[2] ? vals[2] : "");
     return 1;
+}
+
+static void stat_id(const struct stat *st, char out[STAT_ID_MAX])
+{
+    snprintf(out, STAT_ID_MAX, "%ju:%ju:%lld.%09ld:%lld.%09ld", (uintmax_t)st->st_dev,
+             (uintmax_t)st->st_ino, (long long)st->st_mtim.tv_sec, (long)st->st_mtim.tv_nsec,
+             (long long)st->st_ctim.tv_sec, (long)st->st_ctim.tv_nsec);
 }
 
 /* ---- one file ------------------------------------------------------------ */
@@ -350,25 +360,27 @@ fatal:
     return -1;
 }
 
-static int add_file(ingest_result *res, const char *relpath, uint64_t size, uint64_t checksum,
-                    uint64_t lines)
+/* Appends a file to *files (n, cap). Returns 0 or -1 (out of memory). */
+static int add_file(ingested_file **files, size_t *n, size_t *cap, const char *relpath,
+                    uint64_t size, uint64_t checksum, uint64_t lines, const char *stat)
 {
     ingested_file *f;
-    if (res->n_files == res->cap_files) {
-        size_t ncap = res->cap_files ? res->cap_files * 2 : 64;
-        ingested_file *p = realloc(res->files, ncap * sizeof *p);
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 64;
+        ingested_file *p = realloc(*files, ncap * sizeof *p);
         if (!p)
             return -1;
-        res->files = p;
-        res->cap_files = ncap;
+        *files = p;
+        *cap = ncap;
     }
-    f = &res->files[res->n_files];
+    f = &(*files)[*n];
     if (!(f->relpath = strdup(relpath)))
         return -1;
     f->size = size;
     f->checksum = checksum;
     f->lines = lines;
-    res->n_files++;
+    snprintf(f->stat, sizeof f->stat, "%s", stat);
+    (*n)++;
     return 0;
 }
 
@@ -431,6 +443,7 @@ typedef struct read_plan {
     const tz_zone *const *zones;
     char *const *rel;        /* all input files, sorted (not owned) */
     size_t *todo;            /* indexes into rel of the files to read (owned by ingest_run) */
+    char (*stat)[STAT_ID_MAX]; /* stat id of todo[k] before it is read (owned by ingest_run) */
     size_t n_todo;
 } read_plan;
 
@@ -499,7 +512,7 @@ static void read_one(const read_plan *plan, event_parser *parser, atomic_int *ca
  * its facts absorbed. Returns 0, or -1 (err) on a fatal error, the file's
  * own included. The caller frees s. */
 static int fold_one(ingest_result *res, fp_set *run_ids, const config *cfg, const char *rel,
-                    read_slot *s, ms_error *err)
+                    const char *stat, read_slot *s, ms_error *err)
 {
     int rc = -1;
 
@@ -528,7 +541,8 @@ static int fold_one(ingest_result *res, fp_set *run_ids, const config *cfg, cons
     }
     if (quarantine_commit(&s->f, err) != 0)
         goto out;
-    if (add_file(res, rel, s->size, s->checksum, s->f.lines) != 0 ||
+    if (add_file(&res->files, &res->n_files, &res->cap_files, rel, s->size, s->checksum,
+                 s->f.lines, stat) != 0 ||
         absorb_file(res, run_ids, &s->f, (uint32_t)(res->n_files - 1)) != 0) {
         ms_error_set(err, "out of memory");
         goto out;
@@ -555,7 +569,8 @@ static int read_serial(const read_plan *plan, ingest_result *res, fp_set *run_id
     for (k = 0; k < plan->n_todo; k++) {
         int folded;
         read_one(plan, parser, NULL, k, &slot);
-        folded = fold_one(res, run_ids, plan->cfg, plan->rel[plan->todo[k]], &slot, err);
+        folded = fold_one(res, run_ids, plan->cfg, plan->rel[plan->todo[k]], plan->stat[k], &slot,
+                          err);
         slot_release(&slot);
         if (folded != 0)
             goto out;
@@ -665,7 +680,8 @@ static int fold_in_order(read_pool *p, ingest_result *res, fp_set *run_ids, ms_e
             break;
         }
         pt_check(pthread_mutex_unlock(&p->mu));
-        rc = fold_one(res, run_ids, plan->cfg, plan->rel[plan->todo[p->folded]], &e->s, err);
+        rc = fold_one(res, run_ids, plan->cfg, plan->rel[plan->todo[p->folded]],
+                      plan->stat[p->folded], &e->s, err);
         slot_release(&e->s);
         pt_check(pthread_mutex_lock(&p->mu));
         e->done = 0;
@@ -808,34 +824,49 @@ int ingest_run(const config *cfg, warehouse *wh, const tz_zone *const *zones,
     plan.zones = zones;
     plan.rel = files.items;
     plan.todo = malloc((files.n ? files.n : 1) * sizeof *plan.todo);
-    if (!plan.todo) {
+    plan.stat = malloc((files.n ? files.n : 1) * sizeof *plan.stat);
+    if (!plan.todo || !plan.stat) {
         ms_error_set(err, "out of memory");
         goto out;
     }
     for (i = 0; i < files.n; i++) {
         const char *rel = files.items[i];
         char path[8192];
-        known_file known = {0, 0, 0};
+        known_file known;
         const char *params[1] = {rel};
         struct stat st;
+        char now[STAT_ID_MAX];
         uint64_t size = 0, checksum = 0;
 
+        memset(&known, 0, sizeof known);
         snprintf(path, sizeof path, "%s/%s", cfg->input_dir, rel);
         if (stat(path, &st) != 0) {
             ms_error_set(err, "cannot stat %s: %s", path, strerror(errno));
             goto out;
         }
-        if (wh_query(wh, "SELECT size, checksum FROM ingested_files WHERE path = $1", "t", params,
-                     read_known, &known, err) < 0)
+        stat_id(&st, now);
+        if (wh_query(wh, "SELECT size, checksum, stat FROM ingested_files WHERE path = $1", "t",
+                     params, read_known, &known, err) < 0)
             goto out;
         if (known.found && known.size == (uint64_t)st.st_size) {
+            if (strcmp(known.stat, now) == 0)
+                continue; /* already ingested, untouched since */
             if (file_identity(path, &size, &checksum, err) != 0) {
                 ms_error_prefix(err, "%s", path);
                 goto out;
             }
-            if (size == known.size && checksum == known.checksum)
-                continue; /* already ingested, unchanged */
+            if (size == known.size && checksum == known.checksum) {
+                /* Same content, new stat (touched, copied): remember the
+                 * new stat so that the next run need not read it again. */
+                if (add_file(&res->restat, &res->n_restat, &res->cap_restat, rel, size, checksum,
+                             0, now) != 0) {
+                    ms_error_set(err, "out of memory");
+                    goto out;
+                }
+                continue;
+            }
         }
+        memcpy(plan.stat[plan.n_todo], now, sizeof now);
         plan.todo[plan.n_todo++] = i;
     }
 
@@ -846,6 +877,7 @@ int ingest_run(const config *cfg, warehouse *wh, const tz_zone *const *zones,
         rc = read_parallel(&plan, n_readers, res, &run_ids, err);
 out:
     free(plan.todo);
+    free(plan.stat);
     fp_set_free(&run_ids);
     path_list_free(&files);
     return rc;
@@ -859,6 +891,9 @@ void ingest_result_free(ingest_result *r)
     for (i = 0; i < r->n_files; i++)
         free(r->files[i].relpath);
     free(r->files);
+    for (i = 0; i < r->n_restat; i++)
+        free(r->restat[i].relpath);
+    free(r->restat);
     free(r->rejects);
     for (i = 0; i < r->n_corrupt; i++)
         free(r->corrupt[i]);

@@ -4,7 +4,9 @@
  * Scans input_dir recursively for *.jsonl and *.jsonl.gz (hidden files and
  * directories, and every other name, are ignored), in byte order of the
  * relative path, skips the files already ingested with the same size and
- * content checksum, and reads the others line by line through the event
+ * content checksum (not even reading those whose size and stat id are
+ * unchanged since, so a night's cost does not grow with the input tree's
+ * history), and reads the others line by line through the event
  * parser into one fact batch for the run. Each file is read into a batch of
  * its own first and folded into the run's only when it was read to the end,
  * so a truncated or corrupt gzip file contributes nothing (it is counted as
@@ -50,11 +52,18 @@ typedef struct dq_counts {
     uint64_t fx_substitutions;
 } dq_counts;
 
+/* A file's file-system identity, "<dev>:<inode>:<mtime>:<ctime>" (ns), as
+ * stat(2) gave it before the file was read. Equal size and stat id mean the
+ * content is the one ingested: nothing writes to a file without changing its
+ * ctime, which no user can set back. */
+#define STAT_ID_MAX 112
+
 typedef struct ingested_file {
     char *relpath;
     uint64_t size;
     uint64_t checksum;
     uint64_t lines;       /* physical lines */
+    char stat[STAT_ID_MAX];
 } ingested_file;
 
 typedef struct rejected_line {
@@ -72,6 +81,9 @@ typedef struct ingest_result {
     size_t n_files, cap_files;
     rejected_line *rejects;
     size_t n_rejects, cap_rejects;
+    ingested_file *restat;       /* ingested before, same content, new stat id (touched,
+                                    copied): only the stat id is to be recorded (lines 0) */
+    size_t n_restat, cap_restat;
     char **corrupt;              /* relative paths of files not ingested */
     size_t n_corrupt;
     uint64_t lines_read;         /* all games */

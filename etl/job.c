@@ -127,7 +127,7 @@ static int store_files(job *j, const ingest_result *res)
     for (i = 0; i < res->n_files; i++) {
         const ingested_file *f = &res->files[i];
         char size[24], sum[24], lines[24];
-        const char *params[6] = {f->relpath, size, sum, lines, j->run_id, now};
+        const char *params[7] = {f->relpath, size, sum, lines, j->run_id, now, f->stat};
         const char *del[1] = {f->relpath};
         snprintf(size, sizeof size, "%" PRIu64, f->size);
         snprintf(sum, sizeof sum, "%016" PRIx64, f->checksum);
@@ -135,11 +135,20 @@ static int store_files(job *j, const ingest_result *res)
         if (wh_query(j->wh, "DELETE FROM quarantine WHERE file = $1", "t", del, NULL, NULL,
                      &j->err) < 0 ||
             wh_query(j->wh,
-                     "INSERT INTO ingested_files (path, size, checksum, lines, run_id, ingested_at) "
-                     "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (path) DO UPDATE SET "
+                     "INSERT INTO ingested_files (path, size, checksum, lines, run_id, ingested_at, "
+                     "stat) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (path) DO UPDATE SET "
                      "size = excluded.size, checksum = excluded.checksum, lines = excluded.lines, "
-                     "run_id = excluded.run_id, ingested_at = excluded.ingested_at",
-                     "tititt", params, NULL, NULL, &j->err) < 0)
+                     "run_id = excluded.run_id, ingested_at = excluded.ingested_at, "
+                     "stat = excluded.stat",
+                     "tititt" "t", params, NULL, NULL, &j->err) < 0)
+            return -1;
+    }
+    /* Unchanged files with a new stat id: only that is recorded (the row
+     * keeps the run that ingested the content). */
+    for (i = 0; i < res->n_restat; i++) {
+        const char *params[2] = {res->restat[i].relpath, res->restat[i].stat};
+        if (wh_query(j->wh, "UPDATE ingested_files SET stat = $2 WHERE path = $1", "tt", params,
+                     NULL, NULL, &j->err) < 0)
             return -1;
     }
     for (i = 0; i < res->n_rejects; i++) {
