@@ -44,25 +44,30 @@ static int64_t day_start_search(int32_t day)
     return lo;
 }
 
-/* mktime gives the start of most days directly; it is verified, and the
- * bisection handles the rare day whose midnight is skipped or repeated. */
-static int64_t day_start_compute(int32_t day)
+/* The start of a day is almost always its UTC midnight minus the UTC
+ * offset the previous day started with (offsets change a few times a year):
+ * that guess is verified with two localtime_r calls, and the bisection
+ * handles the days around a change and those whose midnight is skipped or
+ * repeated. (mktime would do, but glibc's re-reads TZ on every call: 47,000
+ * days x 3 zones of that was a tenth of a nightly run.) *offset is the
+ * offset to guess with; it is updated to the offset at the day's start. */
+static int64_t day_start_compute(int32_t day, long *offset)
 {
-    int y;
-    unsigned m, d;
+    int64_t t = (int64_t)day * 86400 - *offset;
     struct tm tm;
-    time_t t;
+    time_t tt = (time_t)t;
 
-    civil_from_days(day, &y, &m, &d);
-    memset(&tm, 0, sizeof tm);
-    tm.tm_year = y - 1900;
-    tm.tm_mon = (int)m - 1;
-    tm.tm_mday = (int)d;
-    tm.tm_isdst = -1;
-    t = mktime(&tm);
-    if (t != (time_t)-1 && local_day_now_tz(t) == day && local_day_now_tz(t - 1) == day - 1)
-        return (int64_t)t;
-    return day_start_search(day);
+    if (!(localtime_r(&tt, &tm) &&
+          days_from_civil(tm.tm_year + 1900, (unsigned)tm.tm_mon + 1, (unsigned)tm.tm_mday) ==
+              day &&
+          local_day_now_tz((time_t)(t - 1)) == day - 1)) {
+        t = day_start_search(day);
+        tt = (time_t)t;
+        if (!localtime_r(&tt, &tm))
+            return t;
+    }
+    *offset = tm.tm_gmtoff;
+    return t;
 }
 
 tz_zone *tz_zone_load(const char *name, ms_error *err)
@@ -97,8 +102,18 @@ tz_zone *tz_zone_load(const char *name, ms_error *err)
         goto fail;
     }
     tzset();
-    for (i = 0; i <= TZ_DAYS; i++)
-        z->start[i] = day_start_compute(TZ_FIRST_DAY + i);
+    {
+        long offset = 0;
+        z->start[0] = day_start_search(TZ_FIRST_DAY);
+        {
+            time_t t0 = (time_t)z->start[0];
+            struct tm tm;
+            if (localtime_r(&t0, &tm))
+                offset = tm.tm_gmtoff;
+        }
+        for (i = 1; i <= TZ_DAYS; i++)
+            z->start[i] = day_start_compute(TZ_FIRST_DAY + i, &offset);
+    }
     goto done;
 
 fail:
