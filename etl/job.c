@@ -484,15 +484,23 @@ static int compute_game(job *j, size_t g, size_t *computed, dq_counts *dq)
         if (aff.retention.days[i] < horizon &&
             retention_compute(j->wh, game, aff.retention.days[i], horizon, &j->err) != 0)
             goto out;
-    for (i = 0; i < aff.ltv.n; i++) {
-        day_status st;
-        memset(&st, 0, sizeof st);
-        if (aff.ltv.days[i] > horizon)
-            continue;
-        if (ltv_compute(j->wh, game, aff.ltv.days[i], horizon, j->fx, rc_, &st, &j->err) != 0)
-            goto out;
-        if (st.fx_missing)
-            report_missing_rate(j, game, "LTV of the cohort", aff.ltv.days[i], &st);
+    {
+        size_t n = 0;
+        day_status *st;
+        while (n < aff.ltv.n && aff.ltv.days[n] <= horizon)
+            n++; /* sorted: the cohorts up to the horizon */
+        if (n > 0) {
+            if (!(st = calloc(n, sizeof *st)))
+                goto oom_or_out;
+            if (ltv_compute(j->wh, game, aff.ltv.days, n, horizon, j->fx, rc_, st, &j->err) != 0) {
+                free(st);
+                goto out;
+            }
+            for (i = 0; i < n; i++)
+                if (st[i].fx_missing)
+                    report_missing_rate(j, game, "LTV of the cohort", aff.ltv.days[i], &st[i]);
+            free(st);
+        }
     }
     {
         const char *hp[2] = {game, limit};

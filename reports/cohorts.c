@@ -166,21 +166,19 @@ out:
     return rc;
 }
 
-/* Rows: platform, country, day, currency, sum(amount_minor): added to every
- * LTV window that contains the day. */
-static int add_ltv_revenue(void *ctx, int ncols, const char *const *v)
+/* Adds one (day, currency, amount) of a cohort's payers to every LTV window
+ * of the cohort that contains the day. */
+static int add_ltv_amount(cohort_ctx *c, const char *platform, const char *country, int32_t day,
+                          const char *currency, const char *amount_minor)
 {
-    cohort_ctx *c = ctx;
-    int32_t day = (int32_t)strtol(v[2], NULL, 10);
-    bd_cell *cell = breakdown_cell(&c->cells, v[0], v[1]);
+    bd_cell *cell = breakdown_cell(&c->cells, platform, country);
     money_value amount;
     size_t k;
     int rc;
-    (void)ncols;
     if (!cell)
         return ms_error_set(c->err, "out of memory");
     money_init(&amount);
-    rc = convert_add(c->fx, day, v[3], v[4], &amount, c->st, c->err);
+    rc = convert_add(c->fx, day, currency, amount_minor, &amount, c->st, c->err);
     if (rc == 0)
         for (k = 0; k < MS_ARRAY_LEN(ltv_days); k++)
             if (day <= c->cohort + ltv_days[k] - 1)
@@ -189,44 +187,73 @@ static int add_ltv_revenue(void *ctx, int ncols, const char *const *v)
     return rc;
 }
 
-static const char q_ltv_revenue[] =
-    "SELECT a.platform, a.country, p.day, p.currency, sum(p.amount_minor) FROM accounts a "
-    "CROSS JOIN payments p WHERE p.game_id = a.game_id AND p.account_id = a.account_id AND "
-    "a.game_id = $1 AND a.cohort_day = $2 AND p.day >= $2 AND p.day <= $3 AND "
-    "p.status = 'paid' AND p.sandbox = 0 GROUP BY a.platform, a.country, p.day, p.currency";
+/* The cohorts of one ltv_compute call, sorted, each with its cells. */
+typedef struct ltv_batch {
+    cohort_ctx *c;
+    size_t n;
+    int32_t horizon;
+    ms_error *err;
+} ltv_batch;
 
-int ltv_compute(warehouse *wh, const char *game_id, int32_t cohort, int32_t horizon,
-                fx_table *fx, const char *reporting_currency, day_status *st, ms_error *err)
+static cohort_ctx *batch_cohort(ltv_batch *b, const char *day_text)
 {
-    cohort_ctx c;
+    int32_t day = (int32_t)strtol(day_text, NULL, 10);
+    size_t lo = 0, hi = b->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (b->c[mid].cohort < day)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < b->n && b->c[lo].cohort == day ? &b->c[lo] : NULL;
+}
+
+/* Rows: cohort_day, platform, country, count */
+static int add_batch_size(void *ctx, int ncols, const char *const *v)
+{
+    cohort_ctx *c = batch_cohort(ctx, v[0]);
+    return c ? add_size(c, ncols - 1, v + 1) : 0;
+}
+
+/* Rows: cohort_day, platform, country, day, currency, sum(amount_minor) */
+static int add_batch_revenue(void *ctx, int ncols, const char *const *v)
+{
+    ltv_batch *b = ctx;
+    cohort_ctx *c = batch_cohort(b, v[0]);
+    int32_t day = (int32_t)strtol(v[3], NULL, 10);
+    (void)ncols;
+    if (!c || day < c->cohort || day > c->cohort + LTV_MAX_DAY - 1 || day > b->horizon)
+        return 0;
+    return add_ltv_amount(c, v[1], v[2], day, v[4], v[5]);
+}
+
+/* All the cohorts' sizes in one read of the registration index, and all
+ * their payers' revenue in one read of the payments of the days their
+ * windows cover: one pass for a night's cohorts instead of one per cohort
+ * (each of which probed every member's payments). */
+static const char q_ltv_sizes[] =
+    "SELECT cohort_day, platform, country, count(*) FROM accounts WHERE game_id = $1 AND "
+    "cohort_day >= $2 AND cohort_day <= $3 GROUP BY cohort_day, platform, country";
+static const char q_ltv_revenues[] =
+    "SELECT a.cohort_day, a.platform, a.country, p.day, p.currency, sum(p.amount_minor) "
+    "FROM payments p CROSS JOIN accounts a WHERE p.game_id = $1 AND p.day >= $2 AND "
+    "p.day <= $4 AND p.status = 'paid' AND p.sandbox = 0 AND a.game_id = p.game_id AND "
+    "a.account_id = p.account_id AND a.cohort_day >= $2 AND a.cohort_day <= $3 "
+    "GROUP BY a.cohort_day, a.platform, a.country, p.day, p.currency";
+
+/* Replaces the LTV rows of cohort c (whose sizes and revenue are in). */
+static int write_ltv(warehouse *wh, const char *game_id, const cohort_ctx *c,
+                     const char *reporting_currency, ms_error *err)
+{
     breakdown rows;
-    char cohort_s[24], limit_s[24], date[11];
-    const char *params[3] = {game_id, cohort_s, limit_s};
-    int32_t limit = cohort + LTV_MAX_DAY - 1 < horizon ? cohort + LTV_MAX_DAY - 1 : horizon;
+    char date[11];
     size_t i, k;
     int rc = -1;
 
-    memset(&c, 0, sizeof c);
-    breakdown_init(&c.cells);
     breakdown_init(&rows);
-    keymap_init(&c.seen);
-    c.cohort = cohort;
-    c.horizon = horizon;
-    c.fx = fx;
-    c.st = st;
-    c.err = err;
-    snprintf(cohort_s, sizeof cohort_s, "%" PRId32, cohort);
-    snprintf(limit_s, sizeof limit_s, "%" PRId32, limit);
-    day_format(cohort, date);
-
-    if (wh_query(wh, q_cohort_size, "ti", params, add_size, &c, err) < 0 ||
-        wh_query(wh, q_ltv_revenue, "tii", params, add_ltv_revenue, &c, err) < 0)
-        goto out;
-    if (st->fx_missing) {
-        rc = 0;
-        goto out;
-    }
-    if (breakdown_rollup(&c.cells, &rows) != 0 || replace_rows(wh, "ltv", game_id, date, err))
+    day_format(c->cohort, date);
+    if (breakdown_rollup(&c->cells, &rows) != 0 || replace_rows(wh, "ltv", game_id, date, err))
         goto out;
     for (i = 0; i < rows.n_cells; i++) {
         const bd_cell *r = &rows.cells[i];
@@ -235,7 +262,7 @@ int ltv_compute(warehouse *wh, const char *game_id, int32_t cohort, int32_t hori
         for (k = 0; k < MS_ARRAY_LEN(ltv_days); k++) {
             char day_n[8], size[24], revenue[48], ltv[48];
             const char *v[9];
-            if (cohort + ltv_days[k] - 1 > horizon)
+            if (c->cohort + ltv_days[k] - 1 > c->horizon)
                 break;
             snprintf(day_n, sizeof day_n, "%d", ltv_days[k]);
             snprintf(size, sizeof size, "%" PRId64, r->n[0]);
@@ -262,8 +289,54 @@ int ltv_compute(warehouse *wh, const char *game_id, int32_t cohort, int32_t hori
         goto out;
     rc = 0;
 out:
-    breakdown_free(&c.cells);
     breakdown_free(&rows);
-    keymap_free(&c.seen);
+    return rc;
+}
+
+int ltv_compute(warehouse *wh, const char *game_id, const int32_t *cohorts, size_t n,
+                int32_t horizon, fx_table *fx, const char *reporting_currency, day_status *st,
+                ms_error *err)
+{
+    ltv_batch b;
+    char first_s[24], last_s[24], limit_s[24];
+    const char *params[4] = {game_id, first_s, last_s, limit_s};
+    int32_t limit;
+    size_t i;
+    int rc = -1;
+
+    if (n == 0)
+        return 0;
+    memset(&b, 0, sizeof b);
+    b.horizon = horizon;
+    b.err = err;
+    if (!(b.c = calloc(n, sizeof *b.c)))
+        return ms_error_set(err, "out of memory");
+    b.n = n;
+    for (i = 0; i < n; i++) {
+        breakdown_init(&b.c[i].cells);
+        keymap_init(&b.c[i].seen);
+        b.c[i].cohort = cohorts[i];
+        b.c[i].horizon = horizon;
+        b.c[i].fx = fx;
+        b.c[i].st = &st[i];
+        b.c[i].err = err;
+    }
+    limit = cohorts[n - 1] + LTV_MAX_DAY - 1 < horizon ? cohorts[n - 1] + LTV_MAX_DAY - 1 : horizon;
+    snprintf(first_s, sizeof first_s, "%" PRId32, cohorts[0]);
+    snprintf(last_s, sizeof last_s, "%" PRId32, cohorts[n - 1]);
+    snprintf(limit_s, sizeof limit_s, "%" PRId32, limit);
+    if (wh_query(wh, q_ltv_sizes, "tii", params, add_batch_size, &b, err) < 0 ||
+        wh_query(wh, q_ltv_revenues, "tiii", params, add_batch_revenue, &b, err) < 0)
+        goto out;
+    for (i = 0; i < n; i++)
+        if (!st[i].fx_missing && write_ltv(wh, game_id, &b.c[i], reporting_currency, err) != 0)
+            goto out;
+    rc = 0;
+out:
+    for (i = 0; i < b.n; i++) {
+        breakdown_free(&b.c[i].cells);
+        keymap_free(&b.c[i].seen);
+    }
+    free(b.c);
     return rc;
 }

@@ -15,6 +15,7 @@
 #ifndef MOONSTAT_COHORTS_H
 #define MOONSTAT_COHORTS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "conversion.h"
@@ -28,8 +29,12 @@ extern const int ltv_days[7];
 int retention_compute(warehouse *wh, const char *game_id, int32_t cohort, int32_t horizon,
                       ms_error *err);
 
-/* When a rate is missing nothing is written and st->fx_missing is set. */
-int ltv_compute(warehouse *wh, const char *game_id, int32_t cohort, int32_t horizon,
-                fx_table *fx, const char *reporting_currency, day_status *st, ms_error *err);
+/* The LTV partitions of n cohorts (sorted ascending, distinct, each at most
+ * horizon), read in one pass. st has n entries, zeroed by the caller: when a
+ * rate is missing for cohort i, st[i].fx_missing is set and nothing of that
+ * cohort is written. */
+int ltv_compute(warehouse *wh, const char *game_id, const int32_t *cohorts, size_t n,
+                int32_t horizon, fx_table *fx, const char *reporting_currency, day_status *st,
+                ms_error *err);
 
 #endif
