@@ -55,7 +55,10 @@ typedef struct dq_counts {
 /* A file's file-system identity, "<dev>:<inode>:<mtime>:<ctime>" (ns), as
  * stat(2) gave it before the file was read. Equal size and stat id mean the
  * content is the one ingested: nothing writes to a file without changing its
- * ctime, which no user can set back. */
+ * ctime, which no user can set back. A file changed within 2 seconds of the
+ * run's start gets no stat id ("" here, NULL in the warehouse): a same-size
+ * rewrite within the file system's timestamp granularity could keep it, so
+ * the next run checksums the file. */
 #define STAT_ID_MAX 112
 
 typedef struct ingested_file {

@@ -127,7 +127,8 @@ static int store_files(job *j, const ingest_result *res)
     for (i = 0; i < res->n_files; i++) {
         const ingested_file *f = &res->files[i];
         char size[24], sum[24], lines[24];
-        const char *params[7] = {f->relpath, size, sum, lines, j->run_id, now, f->stat};
+        const char *params[7] = {f->relpath, size, sum, lines, j->run_id, now,
+                                 f->stat[0] ? f->stat : NULL};
         const char *del[1] = {f->relpath};
         snprintf(size, sizeof size, "%" PRIu64, f->size);
         snprintf(sum, sizeof sum, "%016" PRIx64, f->checksum);

@@ -5,8 +5,14 @@
 # (same content: not ingested again; its new stat id is recorded); a file
 # whose content changed is ingested again even with its size and mtime put
 # back (its ctime moved); rows from before schema 4 (no stat id) are
-# checksummed once. What is opened is read off strace.
+# checksummed once; a file changed within 2 s of the run's start gets no stat
+# id (timestamps are coarse: a same-size rewrite in the same tick would keep
+# it), so the next run checksums it. What is opened is read off strace.
 source "$(dirname "$0")/lib.sh"
+
+# Every file here is new, so the 2-second margin is turned off until the end
+# (-1: no file counts as just changed).
+export MOONSTAT_TEST_STAT_RACY_SECONDS=-1
 
 W=$WORK/stat
 MAX_REJECT_RATE=0 simple_setup "$W" g1:UTC
@@ -75,4 +81,25 @@ check_eq "no stat ids: every file checksummed once" "$OPENED" "a.jsonl b.jsonl.g
 check_eq "no stat ids: recorded again" "$(stats)" "d1/a.jsonl|1 d1/b.jsonl.gz|1 d1/c.jsonl|1 "
 traced_run
 check_eq "then: no input file opened" "$OPENED" ""
+
+# The default margin: a file written just now gets no stat id (nor does
+# any file of this test, all written seconds ago: they are checksummed
+# again, and nothing is ingested twice).
+unset MOONSTAT_TEST_STAT_RACY_SECONDS
+{ login d1 03 A1; login d2 03 F1; } >"$W/incoming/d1/d.jsonl"
+before=$(rows | grep -v d.jsonl)
+traced_run
+check_eq "just written: exit code" "$RC" "0"
+check "just written: read" grep -q 'd.jsonl' <<<"$OPENED"
+check_eq "just written: no stat id recorded for it" "$(stats | grep -o 'd1/d.jsonl|[01]')" \
+    "d1/d.jsonl|0"
+d_row=$(rows | grep d.jsonl)
+traced_run
+check_eq "next run: exit code" "$RC" "0"
+check "next run: checksummed again" grep -q 'd.jsonl' <<<"$OPENED"
+check_eq "next run: not ingested again" "$(rows | grep -v d.jsonl)" "$before"
+check_eq "next run: its content counted once" \
+    "$(wh_sql "$W" "SELECT count(*) FROM activity WHERE account_id = 'F1'")" "1"
+check_eq "next run: d.jsonl still recorded as ingested by the run before" "$(rows | grep d.jsonl)" \
+    "$d_row"
 finish
