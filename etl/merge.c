@@ -291,18 +291,59 @@ static int read_stored_mark(void *ctx, int ncols, const char *const *v)
     return stored_from(l->m, &l->old[id], v[base], v[base + 1], v[base + 2]) ? -1 : 0;
 }
 
+/* A first-seen fact of the batch against the stored one: 0 when the stored
+ * one stays (it is earlier or the same); 1 when the batch's is new or
+ * earlier, with its local day in *day and both days marked dirty; -1 on
+ * error. */
+static int first_moved(merge_ctx *m, uint32_t game, const first_mark *f, const stored_mark *old,
+                       int32_t *day)
+{
+    if (old->exists && !first_mark_less(f, &old->mark))
+        return 0;
+    *day = tz_local_day(m->zones[game], f->ts);
+    if (mark_dirty(m, (int)game, *day) != 0 ||
+        (old->exists && mark_dirty(m, (int)game, old->day) != 0))
+        return -1;
+    return 1;
+}
+
+/* Devices and roles: stage the keys, read the stored marks back, write the
+ * rows whose first mark is new or earlier. */
+static int merge_first_seen(merge_ctx *m, const keymap *km, int kind, enum key_shape shape,
+                            const char *lookup_sql, const fact_writer *w, row_fn row)
+{
+    stored_mark *old = NULL;
+    lookup_ctx l;
+    size_t staged;
+    int rc = -1;
+
+    if (km->count == 0)
+        return 0;
+    if (!(old = calloc(km->count, sizeof *old)))
+        return ms_error_set(m->err, "out of memory");
+    if (stage_keys(m, km, kind, shape, &staged) != 0)
+        goto out;
+    l.m = m;
+    l.keys = km;
+    l.old = old;
+    l.key_parts = shape == KEY_TWO ? 2 : 1;
+    if (staged && wh_query(m->wh, lookup_sql, "", NULL, read_stored_mark, &l, m->err) < 0)
+        goto out;
+    rc = write_rows(m, w, km, row, old);
+out:
+    free(old);
+    return rc;
+}
+
 static int device_row(merge_ctx *m, void *ctx, size_t i, const char **vals, char (*bufs)[24])
 {
     const stored_mark *old = ctx;
     const keymap_entry *k = keymap_at(&m->b->devices, (uint32_t)i);
     const device_fact *f = &m->b->device[i];
-    int32_t d;
-    if (old[i].exists && !first_mark_less(&f->first, &old[i].mark))
-        return 0;
-    d = tz_local_day(m->zones[k->ns], f->first.ts);
-    if (mark_dirty(m, (int)k->ns, d) != 0 ||
-        (old[i].exists && mark_dirty(m, (int)k->ns, old[i].day) != 0))
-        return -1;
+    int32_t d = 0;
+    int moved = first_moved(m, k->ns, &f->first, &old[i], &d);
+    if (moved <= 0)
+        return moved;
     fmt_i64(bufs[0], f->first.ts);
     fmt_i64(bufs[1], d);
     memcpy(bufs[2], f->country, 2);
@@ -332,33 +373,11 @@ static const fact_writer device_writer = {
 
 static int merge_devices(merge_ctx *m)
 {
-    const fact_batch *b = m->b;
-    stored_mark *old = NULL;
-    lookup_ctx l;
-    size_t staged;
-    int rc = -1;
-
-    if (b->devices.count == 0)
-        return 0;
-    if (!(old = calloc(b->devices.count, sizeof *old)))
-        return ms_error_set(m->err, "out of memory");
-    if (stage_keys(m, &b->devices, KIND_DEVICES, KEY_ONE, &staged) != 0)
-        goto out;
-    l.m = m;
-    l.keys = &b->devices;
-    l.old = old;
-    l.key_parts = 1;
-    if (staged &&
-        wh_query(m->wh,
-                 "SELECT d.game_id, d.device_id, d.first_ts, d.first_eid, d.first_day "
-                 "FROM stage_keys k CROSS JOIN devices d WHERE d.game_id = k.game_id AND "
-                 "d.device_id = k.k1",
-                 "", NULL, read_stored_mark, &l, m->err) < 0)
-        goto out;
-    rc = write_rows(m, &device_writer, &b->devices, device_row, old);
-out:
-    free(old);
-    return rc;
+    return merge_first_seen(m, &m->b->devices, KIND_DEVICES, KEY_ONE,
+                            "SELECT d.game_id, d.device_id, d.first_ts, d.first_eid, d.first_day "
+                            "FROM stage_keys k CROSS JOIN devices d WHERE d.game_id = k.game_id "
+                            "AND d.device_id = k.k1",
+                            &device_writer, device_row);
 }
 
 /* ---- roles -------------------------------------------------------------------- */
@@ -368,13 +387,10 @@ static int role_row(merge_ctx *m, void *ctx, size_t i, const char **vals, char (
     const stored_mark *old = ctx;
     const keymap_entry *k = keymap_at(&m->b->roles, (uint32_t)i);
     const role_fact *f = &m->b->role[i];
-    int32_t d;
-    if (old[i].exists && !first_mark_less(&f->first, &old[i].mark))
-        return 0;
-    d = tz_local_day(m->zones[k->ns], f->first.ts);
-    if (mark_dirty(m, (int)k->ns, d) != 0 ||
-        (old[i].exists && mark_dirty(m, (int)k->ns, old[i].day) != 0))
-        return -1;
+    int32_t d = 0;
+    int moved = first_moved(m, k->ns, &f->first, &old[i], &d);
+    if (moved <= 0)
+        return moved;
     fmt_i64(bufs[0], f->first.ts);
     fmt_i64(bufs[1], d);
     vals[0] = m->cfg->games[k->ns].id;
@@ -402,33 +418,11 @@ static const fact_writer role_writer = {
 
 static int merge_roles(merge_ctx *m)
 {
-    const fact_batch *b = m->b;
-    stored_mark *old = NULL;
-    lookup_ctx l;
-    size_t staged;
-    int rc = -1;
-
-    if (b->roles.count == 0)
-        return 0;
-    if (!(old = calloc(b->roles.count, sizeof *old)))
-        return ms_error_set(m->err, "out of memory");
-    if (stage_keys(m, &b->roles, KIND_ROLES, KEY_TWO, &staged) != 0)
-        goto out;
-    l.m = m;
-    l.keys = &b->roles;
-    l.old = old;
-    l.key_parts = 2;
-    if (staged &&
-        wh_query(m->wh,
-                 "SELECT r.game_id, r.server_id, r.role_id, r.first_ts, r.first_eid, r.first_day "
-                 "FROM stage_keys k CROSS JOIN roles r WHERE r.game_id = k.game_id AND "
-                 "r.server_id = k.k1 AND r.role_id = k.k2",
-                 "", NULL, read_stored_mark, &l, m->err) < 0)
-        goto out;
-    rc = write_rows(m, &role_writer, &b->roles, role_row, old);
-out:
-    free(old);
-    return rc;
+    return merge_first_seen(m, &m->b->roles, KIND_ROLES, KEY_TWO,
+                            "SELECT r.game_id, r.server_id, r.role_id, r.first_ts, r.first_eid, "
+                            "r.first_day FROM stage_keys k CROSS JOIN roles r WHERE "
+                            "r.game_id = k.game_id AND r.server_id = k.k1 AND r.role_id = k.k2",
+                            &role_writer, role_row);
 }
 
 /* ---- activity ------------------------------------------------------------------ */
@@ -564,14 +558,10 @@ static int payment_row(merge_ctx *m, void *ctx, size_t i, const char **vals, cha
     const stored_payment *old = &p->old[i];
     const keymap_entry *k = keymap_at(&m->b->payments, (uint32_t)i);
     const payment_fact *f = &m->b->payment[i];
-    int32_t d;
-    int is_new;
-    if (old->m.exists && !first_mark_less(&f->first, &old->m.mark))
-        return 0;
-    d = tz_local_day(m->zones[k->ns], f->first.ts);
-    if (mark_dirty(m, (int)k->ns, d) != 0 ||
-        (old->m.exists && mark_dirty(m, (int)k->ns, old->m.day) != 0))
-        return -1;
+    int32_t d = 0;
+    int is_new, moved = first_moved(m, k->ns, &f->first, &old->m, &d);
+    if (moved <= 0)
+        return moved;
     if ((f->status == PAY_PAID && !f->sandbox &&
          keymap_put(p->pay_accounts, k->ns, f->account_id, strlen(f->account_id), &is_new) < 0) ||
         (old->m.exists && old->paid_real &&
