@@ -449,9 +449,9 @@ typedef struct read_plan {
     const config *cfg;
     const tz_zone *const *zones;
     char *const *rel;        /* all input files, sorted (not owned) */
-    size_t *todo;            /* indexes into rel of the files to read (owned by ingest_run) */
-    char (*stat)[STAT_ID_MAX]; /* stat id of todo[k] before it is read (owned by ingest_run) */
-    size_t n_todo;
+    size_t *to_read;            /* indexes into rel of the files to read (owned by ingest_run) */
+    char (*stat)[STAT_ID_MAX]; /* stat id of to_read[k] before it is read (owned by ingest_run) */
+    size_t n_to_read;
 } read_plan;
 
 /* One file read and not yet folded. */
@@ -493,7 +493,7 @@ static event_parser *parser_for(const config *cfg)
 static void read_one(const read_plan *plan, event_parser *parser, atomic_int *cancel, size_t k,
                      read_slot *s)
 {
-    const char *rel = plan->rel[plan->todo[k]];
+    const char *rel = plan->rel[plan->to_read[k]];
     char path[8192];
 
     memset(s, 0, sizeof *s);
@@ -573,10 +573,10 @@ static int read_serial(const read_plan *plan, ingest_result *res, fp_set *run_id
         ms_error_set(err, "out of memory");
         goto out;
     }
-    for (k = 0; k < plan->n_todo; k++) {
+    for (k = 0; k < plan->n_to_read; k++) {
         int folded;
         read_one(plan, parser, NULL, k, &slot);
-        folded = fold_one(res, run_ids, plan->cfg, plan->rel[plan->todo[k]], plan->stat[k], &slot,
+        folded = fold_one(res, run_ids, plan->cfg, plan->rel[plan->to_read[k]], plan->stat[k], &slot,
                           err);
         slot_release(&slot);
         if (folded != 0)
@@ -648,9 +648,9 @@ static void *reader_main(void *arg)
     for (;;) {
         size_t k;
         ring_entry *e;
-        while (!p->stop && p->next < p->plan->n_todo && p->next - p->folded >= p->window)
+        while (!p->stop && p->next < p->plan->n_to_read && p->next - p->folded >= p->window)
             pt_check(pthread_cond_wait(&p->room, &p->mu));
-        if (p->stop || p->next >= p->plan->n_todo)
+        if (p->stop || p->next >= p->plan->n_to_read)
             break;
         k = p->next++;
         e = &p->ring[k % p->window];
@@ -677,7 +677,7 @@ static int fold_in_order(read_pool *p, ingest_result *res, fp_set *run_ids, ms_e
     int rc = 0;
 
     pt_check(pthread_mutex_lock(&p->mu));
-    while (rc == 0 && p->folded < plan->n_todo) {
+    while (rc == 0 && p->folded < plan->n_to_read) {
         ring_entry *e = &p->ring[p->folded % p->window];
         while (!e->done && !p->failed)
             pt_check(pthread_cond_wait(&p->slot_done, &p->mu));
@@ -687,7 +687,7 @@ static int fold_in_order(read_pool *p, ingest_result *res, fp_set *run_ids, ms_e
             break;
         }
         pt_check(pthread_mutex_unlock(&p->mu));
-        rc = fold_one(res, run_ids, plan->cfg, plan->rel[plan->todo[p->folded]],
+        rc = fold_one(res, run_ids, plan->cfg, plan->rel[plan->to_read[p->folded]],
                       plan->stat[p->folded], &e->s, err);
         slot_release(&e->s);
         pt_check(pthread_mutex_lock(&p->mu));
@@ -785,7 +785,7 @@ out:
 
 /* The number of reader threads: cfg->threads, 0 meaning the online CPUs;
  * never more than MAX_READERS or than there are files to read. */
-static size_t reader_count(const config *cfg, size_t n_todo)
+static size_t reader_count(const config *cfg, size_t n_to_read)
 {
     long n = cfg->threads;
     if (n <= 0) {
@@ -795,8 +795,8 @@ static size_t reader_count(const config *cfg, size_t n_todo)
     }
     if (n > MAX_READERS)
         n = MAX_READERS;
-    if ((size_t)n > n_todo)
-        n = (long)n_todo;
+    if ((size_t)n > n_to_read)
+        n = (long)n_to_read;
     return n < 1 ? 1 : (size_t)n;
 }
 
@@ -835,9 +835,9 @@ int ingest_run(const config *cfg, warehouse *wh, const tz_zone *const *zones,
     plan.cfg = cfg;
     plan.zones = zones;
     plan.rel = files.items;
-    plan.todo = malloc((files.n ? files.n : 1) * sizeof *plan.todo);
+    plan.to_read = malloc((files.n ? files.n : 1) * sizeof *plan.to_read);
     plan.stat = malloc((files.n ? files.n : 1) * sizeof *plan.stat);
-    if (!plan.todo || !plan.stat) {
+    if (!plan.to_read || !plan.stat) {
         ms_error_set(err, "out of memory");
         goto out;
     }
@@ -882,17 +882,17 @@ int ingest_run(const config *cfg, warehouse *wh, const tz_zone *const *zones,
                 continue;
             }
         }
-        memcpy(plan.stat[plan.n_todo], now, sizeof now);
-        plan.todo[plan.n_todo++] = i;
+        memcpy(plan.stat[plan.n_to_read], now, sizeof now);
+        plan.to_read[plan.n_to_read++] = i;
     }
 
-    n_readers = reader_count(cfg, plan.n_todo);
+    n_readers = reader_count(cfg, plan.n_to_read);
     if (n_readers <= 1)
         rc = read_serial(&plan, res, &run_ids, err);
     else
         rc = read_parallel(&plan, n_readers, res, &run_ids, err);
 out:
-    free(plan.todo);
+    free(plan.to_read);
     free(plan.stat);
     fp_set_free(&run_ids);
     path_list_free(&files);

@@ -68,6 +68,20 @@ static int is_fresh(const merge_ctx *m, uint32_t game, int kind)
     return m->fresh[(size_t)game * KIND_COUNT + (size_t)kind];
 }
 
+/* Whether some game is fresh for this kind, and whether some is not: which
+ * of the two loads (straight into the table, through staging) are needed. */
+static void kind_mix(const merge_ctx *m, int kind, int *any_fresh, int *any_stored)
+{
+    size_t g;
+    *any_fresh = *any_stored = 0;
+    for (g = 0; g < m->cfg->n_games; g++) {
+        if (is_fresh(m, (uint32_t)g, kind))
+            *any_fresh = 1;
+        else
+            *any_stored = 1;
+    }
+}
+
 /* Fills m->fresh; runs before anything of the batch is written. */
 static int find_fresh(merge_ctx *m)
 {
@@ -221,14 +235,9 @@ static int write_rows(merge_ctx *m, const fact_writer *w, const keymap *km, row_
     const char *vals[32];
     char bufs[12][24];
     size_t i, staged = 0;
-    int direct, any_fresh = 0, any_stored = 0;
+    int direct, any_fresh, any_stored;
 
-    for (i = 0; i < m->cfg->n_games; i++) {
-        if (is_fresh(m, (uint32_t)i, w->kind))
-            any_fresh = 1;
-        else
-            any_stored = 1;
-    }
+    kind_mix(m, w->kind, &any_fresh, &any_stored);
     for (direct = 1; direct >= 0; direct--) {
         if (direct ? !any_fresh : !any_stored)
             continue;
@@ -448,16 +457,11 @@ static int merge_activity(merge_ctx *m)
 {
     const fact_batch *b = m->b;
     size_t i, staged = 0;
-    int direct, any_fresh = 0, any_stored = 0;
+    int direct, any_fresh, any_stored;
 
     if (b->activity.count == 0)
         return 0;
-    for (i = 0; i < m->cfg->n_games; i++) {
-        if (is_fresh(m, (uint32_t)i, KIND_ACTIVITY))
-            any_fresh = 1;
-        else
-            any_stored = 1;
-    }
+    kind_mix(m, KIND_ACTIVITY, &any_fresh, &any_stored);
     for (direct = 1; direct >= 0; direct--) {
         if (direct ? !any_fresh : !any_stored)
             continue;
