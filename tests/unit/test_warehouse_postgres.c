@@ -149,7 +149,12 @@ static void test_open_and_migrate(const char *uri)
     CHECK(want >= 3);
     /* A second migration finds nothing to do. */
     CHECK_INT(warehouse_migrate(w, &err), 0);
-    CHECK_STR(value(w, "SELECT count(*) FROM schema_version", "", NULL, v, sizeof v), "3");
+    {
+        /* One row per applied migration: as many as the newest version. */
+        char want_rows[16];
+        snprintf(want_rows, sizeof want_rows, "%d", want);
+        CHECK_STR(value(w, "SELECT count(*) FROM schema_version", "", NULL, v, sizeof v), want_rows);
+    }
     /* The session: ISO dates, NUMERIC text exactly as written. */
     CHECK_STR(value(w, "SELECT DATE '2026-11-05'", "", NULL, v, sizeof v), "2026-11-05");
     CHECK_STR(value(w, "SELECT '0.060302'::numeric(20,6)", "", NULL, v, sizeof v), "0.060302");
