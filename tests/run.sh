@@ -3,6 +3,7 @@
 # golden conformance test. Called by `make test` (and `make test SANITIZE=1`).
 # Prints each test's "name: N passed, N failed" line and a total line; exits
 # non-zero when anything failed. ONLY=pattern runs the matching tests only.
+# Each test's wall time follows its line, "  (name: 12.3 s)".
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -15,10 +16,14 @@ failed_tests=()
 run_one() {
     local name=$1
     shift
-    local out rc
+    local out rc t0 ms
+    t0=${EPOCHREALTIME/./}
     out=$("$@" 2>&1)
     rc=$?
+    ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
     printf '%s\n' "$out" | grep -E '^(FAIL|.*: [0-9]+ passed, [0-9]+ failed$)' || true
+    # Wall time per test, so a slow test is seen before CI's budget is.
+    printf '  (%s: %d.%01d s)\n' "$name" $((ms / 1000)) $((ms % 1000 / 100))
     local line p f
     line=$(printf '%s\n' "$out" | grep -E ': [0-9]+ passed, [0-9]+ failed$' | tail -1)
     p=$(echo "$line" | sed -n 's/.*: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
