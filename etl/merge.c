@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "keymap.h"
+#include "load_order.h"
 
 /* Staging tables: one per fact kind with the target's columns, plus keys.
  * Every statement below is driven from the (small) staging table into the
@@ -52,6 +53,7 @@ typedef struct merge_ctx {
     fp_set dirty;     /* (game << 32) | (uint32_t)day, +1 in the high half */
     arena scratch;    /* strings read back from the warehouse */
     unsigned char *fresh; /* [game * KIND_COUNT + kind]: no row of that kind stored yet */
+    uint32_t *game_rank;  /* [game]: the rank of its id among the configured ids */
 } merge_ctx;
 
 /* The fact tables. A game with no row yet in one of them (its first load,
@@ -226,37 +228,58 @@ typedef struct fact_writer {
     const char *replace;     /* delete the staged keys from table, insert the staged rows */
 } fact_writer;
 
+/* Starts the direct load of a first load into `table`: its secondary
+ * indexes are put aside when it is empty (load_order.h). */
+static int direct_begin(merge_ctx *m, const char *table, const char *columns, const char *types,
+                        deferred_indexes *idx)
+{
+    if (deferred_indexes_drop(m->wh, table, idx, m->err) != 0)
+        return -1;
+    return m->wh->ops->load_begin(m->wh->db, table, columns, types, m->err);
+}
+
 /* Writes the rows of km (row i has km's entry i as key): those of fresh
- * games straight into the table, the others through the staging table and
- * one delete + insert by key. */
+ * games straight into the table, in key order, the others through the
+ * staging table and one delete + insert by key. */
 static int write_rows(merge_ctx *m, const fact_writer *w, const keymap *km, row_fn row,
                       void *ctx)
 {
     const char *vals[32];
     char bufs[12][24];
-    size_t i, staged = 0;
-    int direct, any_fresh, any_stored;
+    size_t n, staged = 0;
+    int direct, any_fresh, any_stored, rc = -1;
+    uint32_t *order = NULL;
+    deferred_indexes idx = {NULL, 0};
 
     kind_mix(m, w->kind, &any_fresh, &any_stored);
     for (direct = 1; direct >= 0; direct--) {
         if (direct ? !any_fresh : !any_stored)
             continue;
-        if (direct ? m->wh->ops->load_begin(m->wh->db, w->table, w->columns, w->types, m->err) != 0
+        if (direct && km->count > 0 && !(order = load_order_by_key(km, m->game_rank))) {
+            ms_error_set(m->err, "out of memory");
+            goto out;
+        }
+        if (direct ? direct_begin(m, w->table, w->columns, w->types, &idx) != 0
                    : load_begin(m, w->stage, w->columns, w->types) != 0)
-            return -1;
-        for (i = 0; i < km->count; i++) {
+            goto out;
+        for (n = 0; n < km->count; n++) {
+            size_t i = direct ? order[n] : n;
             int r;
             if (is_fresh(m, keymap_at(km, (uint32_t)i)->ns, w->kind) != direct)
                 continue;
             r = row(m, ctx, i, vals, bufs);
             if (r < 0 || (r > 0 && load_row(m, vals) != 0))
-                return -1; /* the caller rolls back; the load ends with the connection */
+                goto out; /* the caller rolls back; the load ends with the connection */
             staged += r > 0 && !direct;
         }
-        if (load_end(m) != 0)
-            return -1;
+        if (load_end(m) != 0 || (direct && deferred_indexes_restore(m->wh, &idx, m->err) != 0))
+            goto out;
     }
-    return staged ? wh_exec(m->wh, w->replace, m->err) : 0;
+    rc = staged ? wh_exec(m->wh, w->replace, m->err) : 0;
+out:
+    free(order);
+    deferred_indexes_free(&idx);
+    return rc;
 }
 
 /* ---- devices ---------------------------------------------------------------- */
@@ -453,24 +476,116 @@ static int read_dirty_row(void *ctx, int ncols, const char *const *v)
  * game's account-days are all new (each makes its day dirty) and go straight
  * into the table; the others are staged, and the days of those not stored
  * yet are read back as dirty before the insert. */
+/* The account-days of fresh games in key order (game_id, day, account_id):
+ * sort keys of (game rank, day - first day, account rank) in 10 + 22 + 32
+ * bits, decoded by activity_ordered_row. Sets *keys to NULL (slot order)
+ * when the batch does not fit that packing; -1 when out of memory. */
+typedef struct activity_order {
+    uint64_t *keys;
+    size_t n;
+    uint32_t *by_key;     /* account ids in key order */
+    int32_t first_day;
+} activity_order;
+
+static int activity_order_make(merge_ctx *m, activity_order *o)
+{
+    const fact_batch *b = m->b;
+    uint32_t *rank = NULL;
+    int32_t last_day = 0;
+    size_t i, n = 0;
+    int rc = -1;
+
+    memset(o, 0, sizeof o[0]);
+    for (i = 0; i < b->activity.n_slots; i++) {
+        uint64_t key = b->activity.lo[i];
+        int32_t d;
+        if (!key || !is_fresh(m, keymap_at(&b->accounts, activity_account(key))->ns, KIND_ACTIVITY))
+            continue;
+        d = activity_day(key);
+        if (n == 0 || d < o->first_day)
+            o->first_day = d;
+        if (n == 0 || d > last_day)
+            last_day = d;
+        n++;
+    }
+    if (n == 0 || m->cfg->n_games > 1024 || (int64_t)last_day - o->first_day >= (1 << 22))
+        return 0;
+    if (!(o->by_key = load_order_by_key(&b->accounts, m->game_rank)) ||
+        !(rank = malloc(b->accounts.count * sizeof *rank)) || !(o->keys = malloc(n * sizeof *o->keys)))
+        goto out;
+    for (i = 0; i < b->accounts.count; i++)
+        rank[o->by_key[i]] = (uint32_t)i;
+    for (i = 0; i < b->activity.n_slots; i++) {
+        uint64_t key = b->activity.lo[i];
+        uint32_t acc;
+        const keymap_entry *k;
+        if (!key)
+            continue;
+        acc = activity_account(key);
+        k = keymap_at(&b->accounts, acc);
+        if (!is_fresh(m, k->ns, KIND_ACTIVITY))
+            continue;
+        o->keys[o->n++] = (uint64_t)m->game_rank[k->ns] << 54 |
+                          (uint64_t)(uint32_t)(activity_day(key) - o->first_day) << 32 | rank[acc];
+    }
+    load_order_sort_u64(o->keys, o->n);
+    rc = 0;
+out:
+    free(rank);
+    if (rc != 0) {
+        free(o->by_key);
+        free(o->keys);
+        memset(o, 0, sizeof o[0]);
+        ms_error_set(m->err, "out of memory");
+    }
+    return rc;
+}
+
+static void activity_order_free(activity_order *o)
+{
+    free(o->by_key);
+    free(o->keys);
+}
+
+/* Row i of the direct load: the i-th sorted key, or else slot i (0 when
+ * the slot is empty). */
+static uint64_t activity_ordered_row(const merge_ctx *m, const activity_order *o, size_t i)
+{
+    uint64_t k;
+    if (!o->keys)
+        return m->b->activity.lo[i];
+    k = o->keys[i];
+    return (uint64_t)(o->by_key[(uint32_t)k] + 1) << 32 |
+           (uint32_t)(o->first_day + (int32_t)(k >> 32 & ((1u << 22) - 1)));
+}
+
 static int merge_activity(merge_ctx *m)
 {
     const fact_batch *b = m->b;
     size_t i, staged = 0;
-    int direct, any_fresh, any_stored;
+    int direct, any_fresh, any_stored, rc = -1;
+    activity_order order;
+    deferred_indexes idx = {NULL, 0};
 
+    memset(&order, 0, sizeof order);
     if (b->activity.count == 0)
         return 0;
     kind_mix(m, KIND_ACTIVITY, &any_fresh, &any_stored);
     for (direct = 1; direct >= 0; direct--) {
+        size_t rows = b->activity.n_slots;
         if (direct ? !any_fresh : !any_stored)
             continue;
-        if (direct ? m->wh->ops->load_begin(m->wh->db, "activity", "game_id,day,account_id",
-                                            "tit", m->err) != 0
+        if (direct) {
+            if (activity_order_make(m, &order) != 0)
+                goto out;
+            if (order.keys)
+                rows = order.n;
+        }
+        if (direct ? direct_begin(m, "activity", "game_id,day,account_id", "tit", &idx) != 0
                    : load_begin(m, "stage_activity", "game_id,day,account_id", "tit") != 0)
-            return -1;
-        for (i = 0; i < b->activity.n_slots; i++) {
-            uint64_t key = b->activity.lo[i];
+            goto out;
+        for (i = 0; i < rows; i++) {
+            uint64_t key = direct ? activity_ordered_row(m, &order, i) : b->activity.lo[i];
             const keymap_entry *k;
             char day[24];
             const char *vals[3];
@@ -480,20 +595,24 @@ static int merge_activity(merge_ctx *m)
             if (is_fresh(m, k->ns, KIND_ACTIVITY) != direct)
                 continue;
             if (direct && mark_dirty(m, (int)k->ns, activity_day(key)) != 0)
-                return -1;
+                goto out;
             fmt_i64(day, activity_day(key));
             vals[0] = m->cfg->games[k->ns].id;
             vals[1] = day;
             vals[2] = k->key;
             if (load_row(m, vals) != 0)
-                return -1;
+                goto out;
             staged += !direct;
         }
-        if (load_end(m) != 0)
-            return -1;
+        if (load_end(m) != 0 || (direct && deferred_indexes_restore(m->wh, &idx, m->err) != 0))
+            goto out;
     }
-    if (!staged)
-        return 0;
+    rc = 0;
+out:
+    activity_order_free(&order);
+    deferred_indexes_free(&idx);
+    if (rc != 0 || !staged)
+        return rc;
     /* New account-days make their day dirty. */
     if (wh_query(m->wh,
                  "SELECT s.game_id, s.day FROM stage_activity s WHERE NOT EXISTS (SELECT 1 "
@@ -1104,6 +1223,13 @@ int merge_facts(warehouse *wh, const config *cfg, const tz_zone *const *zones,
     arena_init(&m.scratch);
     keymap_init(&pay_accounts);
     keymap_init(&new_refunds);
+    if (!(m.game_rank = calloc(cfg->n_games ? cfg->n_games : 1, sizeof *m.game_rank))) {
+        ms_error_set(err, "out of memory");
+        goto out;
+    }
+    for (size_t g = 0; g < cfg->n_games; g++)
+        for (size_t h = 0; h < cfg->n_games; h++)
+            m.game_rank[g] += strcmp(cfg->games[h].id, cfg->games[g].id) < 0;
 
     if (merge_prepare(wh, err) != 0 || find_fresh(&m) != 0 ||
         merge_payments(&m, &pay_accounts, &new_refunds) != 0 ||
@@ -1116,6 +1242,7 @@ out:
     fp_set_free(&m.dirty);
     arena_free(&m.scratch);
     free(m.fresh);
+    free(m.game_rank);
     keymap_free(&pay_accounts);
     keymap_free(&new_refunds);
     return rc;

@@ -55,6 +55,11 @@ typedef struct warehouse_ops {
      * own measure of work (SQLite: virtual-machine steps). For tests and
      * logs: it shows that a night's work does not grow with history. */
     void (*stats)(void *db, uint64_t *statements, uint64_t *rows, uint64_t *work);
+    /* A query listing the secondary indexes of table $1 as (name, CREATE
+     * statement), so that a first load can drop them and build them once at
+     * its end (load_order.h); NULL: the backend keeps its indexes while it
+     * loads. */
+    const char *secondary_indexes;
 } warehouse_ops;
 
 typedef struct warehouse {

@@ -1092,4 +1092,7 @@ const warehouse_ops warehouse_postgres_ops = {
     .load_row = pg_load_row,
     .load_end = pg_load_end,
     .stats = pg_stats,
+    /* .secondary_indexes stays NULL: DROP INDEX takes an ACCESS EXCLUSIVE
+     * lock, which would make the warehouse's readers wait for a whole first
+     * load instead of reading the last committed state. */
 };

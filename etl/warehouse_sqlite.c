@@ -327,4 +327,8 @@ const warehouse_ops warehouse_sqlite_ops = {
     .load_row = sq_load_row,
     .load_end = sq_load_end,
     .stats = sq_stats,
+    /* Indexes the schema files created (sql not NULL): not those SQLite
+     * makes for a primary key or a UNIQUE constraint. */
+    .secondary_indexes = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
+                         "tbl_name = $1 AND sql IS NOT NULL ORDER BY name",
 };

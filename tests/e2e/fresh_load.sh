@@ -20,6 +20,17 @@ facts() {
         wh_sql "$1" "SELECT * FROM data_quality ORDER BY run_date, game_id, item"
 }
 
+# The warehouse's indexes, with their definitions: a first load into an
+# empty table drops the secondary ones and builds them again at its end
+# (etl/load_order.h); they must come back exactly as the schema made them.
+indexes() {
+    if pg_testing; then
+        wh_sql "$1" "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY 1"
+    else
+        wh_sql "$1" "SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name"
+    fi
+}
+
 # only_star SRC DST: the files of SRC with only the lines of game "star".
 only_star() {
     local f rel
@@ -44,6 +55,9 @@ for mode in fresh staged; do
     check_eq "golden nightly ($mode): exit codes" "$codes" "0 0"
 done
 check "golden: the fresh path loaded something" test "$(facts "$WORK/fresh" | wc -l)" -gt 1000
+check_eq "golden: same indexes both ways" "$(indexes "$WORK/fresh")" "$(indexes "$WORK/staged")"
+check "golden: the fact tables have their secondary indexes" \
+    test "$(indexes "$WORK/fresh" | grep -c -E '^(activity_by_account|accounts_by_cohort|accounts_by_role_day|accounts_by_pay_day|devices_by_day|roles_by_day|roles_by_account|payments_by_day|payments_by_account)[|]')" = 9
 check_eq "golden: same fact tables both ways" "$(facts "$WORK/fresh")" "$(facts "$WORK/staged")"
 check_eq "golden: same exports both ways" "$(csv_digest_all "$WORK/fresh")" \
     "$(csv_digest_all "$WORK/staged")"
