@@ -109,6 +109,8 @@ static int scan_dir(const char *root, const char *rel, path_list *out, ms_error 
         if ((size_t)snprintf(child, sizeof child, "%s/%s", root, child_rel) >= sizeof child)
             continue;
         if (lstat(child, &st) != 0) {
+            if (errno == ENOENT)
+                continue; /* removed since readdir listed it: not part of this run's tree */
             rc = ms_error_set(err, "cannot stat %s: %s", child, strerror(errno));
             break;
         }
@@ -296,6 +298,28 @@ static int quarantine_commit(file_state *f, ms_error *err)
     return 0;
 }
 
+/* 1 when path no longer names a file (removed or moved away since the scan
+ * listed it, or a dangling symbolic link): such a file is skipped, not an
+ * error; an archiving job may move shipped logs away while a run reads. */
+static int is_vanished(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) != 0 && errno == ENOENT;
+}
+
+/* Appends a copy of rel to res->vanished. Returns 0 or -1 (out of memory). */
+static int note_vanished(ingest_result *res, const char *rel)
+{
+    char **p = realloc(res->vanished, (res->n_vanished + 1) * sizeof *p);
+    if (!p)
+        return -1;
+    res->vanished = p;
+    if (!(p[res->n_vanished] = strdup(rel)))
+        return -1;
+    res->n_vanished++;
+    return 0;
+}
+
 /* Reads one file into f. Returns 1 when read to the end, 0 when the file is
  * corrupt (msg in err), -1 on a fatal error. cancel: NULL, or a flag another
  * thread sets when the run has failed; the read then stops early (-1). */
@@ -458,7 +482,8 @@ typedef struct read_plan {
 typedef struct read_slot {
     file_state f;
     int live;                /* f is initialised and must be freed */
-    int got;                 /* read_file: 1 read to the end, 0 corrupt, -1 fatal */
+    int got;                 /* read_file: 1 read to the end, 0 corrupt, -1 fatal;
+                                2 gone before it could be read (is_vanished) */
     uint64_t size, checksum;
     ms_error err;            /* got 0: why the file is corrupt; got -1: the error */
 } read_slot;
@@ -509,6 +534,8 @@ static void read_one(const read_plan *plan, event_parser *parser, atomic_int *ca
         s->got = read_file(plan->cfg, parser, cancel, path, rel, &s->f, &s->size, &s->checksum,
                            &s->err);
     }
+    if (s->got < 0 && is_vanished(path))
+        s->got = 2; /* whatever it read is dropped with the slot */
     if (s->got < 0)
         ms_error_prefix(&s->err, "%s", path);
 }
@@ -525,6 +552,14 @@ static int fold_one(ingest_result *res, fp_set *run_ids, const config *cfg, cons
 
     if (s->got < 0) {
         *err = s->err;
+        goto out;
+    }
+    if (s->got == 2) {
+        if (note_vanished(res, rel) != 0) {
+            ms_error_set(err, "out of memory");
+            goto out;
+        }
+        rc = 0;
         goto out;
     }
     if (s->got == 0) {
@@ -853,6 +888,13 @@ int ingest_run(const config *cfg, warehouse *wh, const tz_zone *const *zones,
         memset(&known, 0, sizeof known);
         snprintf(path, sizeof path, "%s/%s", cfg->input_dir, rel);
         if (stat(path, &st) != 0) {
+            if (errno == ENOENT) {
+                if (note_vanished(res, rel) != 0) {
+                    ms_error_set(err, "out of memory");
+                    goto out;
+                }
+                continue;
+            }
             ms_error_set(err, "cannot stat %s: %s", path, strerror(errno));
             goto out;
         }
@@ -868,6 +910,14 @@ int ingest_run(const config *cfg, warehouse *wh, const tz_zone *const *zones,
             if (now[0] && strcmp(known.stat, now) == 0)
                 continue; /* already ingested, untouched since */
             if (file_identity(path, &size, &checksum, err) != 0) {
+                if (is_vanished(path)) {
+                    if (note_vanished(res, rel) != 0) {
+                        ms_error_set(err, "out of memory");
+                        goto out;
+                    }
+                    err->msg[0] = '\0';
+                    continue;
+                }
                 ms_error_prefix(err, "%s", path);
                 goto out;
             }
@@ -914,5 +964,8 @@ void ingest_result_free(ingest_result *r)
     for (i = 0; i < r->n_corrupt; i++)
         free(r->corrupt[i]);
     free(r->corrupt);
+    for (i = 0; i < r->n_vanished; i++)
+        free(r->vanished[i]);
+    free(r->vanished);
     memset(r, 0, sizeof *r);
 }

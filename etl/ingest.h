@@ -89,6 +89,10 @@ typedef struct ingest_result {
     size_t n_restat, cap_restat;
     char **corrupt;              /* relative paths of files not ingested */
     size_t n_corrupt;
+    char **vanished;             /* relative paths listed in the tree but gone (or a
+                                    dangling symbolic link) when their turn came: skipped,
+                                    read by the run that finds them */
+    size_t n_vanished;
     uint64_t lines_read;         /* all games */
     uint64_t rejected;           /* all games */
 } ingest_result;

@@ -190,6 +190,10 @@ static int stage_ingest(job *j)
                  "corrupt input file %s; not ingested, retried by the next run: replace it with "
                  "a complete copy",
                  res.corrupt[i]);
+    for (i = 0; i < res.n_vanished; i++)
+        ms_log(MS_LOG_WARN, "input file %s/%s was gone when its turn came (moved or removed "
+               "during the run, or a dangling symbolic link); skipped: the run that finds it "
+               "reads it", j->cfg->input_dir, res.vanished[i]);
     ms_log(MS_LOG_INFO, "read %zu files: %" PRIu64 " lines, %" PRIu64 " rejected (%.2f s)",
            res.n_files, res.lines_read, res.rejected, seconds_since(&t0));
     if (res.lines_read > 0 &&

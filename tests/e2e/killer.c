@@ -11,6 +11,11 @@
  *                          write, close) and raise(SIGSTOP); the call is
  *                          performed if the process is continued
  *   MOONSTAT_COUNT_FILE=P  at exit, write the number of calls (and "\n") to P
+ *   MOONSTAT_VANISH=SUFFIX when the process opens a path ending in SUFFIX,
+ *                          remove that file first: the file vanishes between
+ *                          the moment the run listed it and the moment it
+ *                          opens it (open, open64 and __open_2 are wrapped
+ *                          for this; they are not counted)
  *
  * Used by kill9.sh (kill at every interesting point of a run) and lock.sh
  * (a lock holder frozen in the middle of its run).
@@ -21,9 +26,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Exported wrappers: prototypes here keep -Wmissing-prototypes quiet even
@@ -35,6 +42,9 @@ int renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpat
 int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
               unsigned int flags);
 int unlink(const char *path);
+int open(const char *path, int flags, ...);
+int open64(const char *path, int flags, ...);
+int __open_2(const char *path, int flags);
 
 static unsigned long calls;
 
@@ -177,4 +187,67 @@ static void write_count(void)
     if (len > 0)
         write_all(fd, text, (size_t)len);
     close(fd);
+}
+
+/* ---- MOONSTAT_VANISH ----------------------------------------------------- */
+
+/* Removes path (with the C library's unlink, not counted) when it ends in
+ * MOONSTAT_VANISH. */
+static void maybe_vanish(const char *path)
+{
+    static int (*unlink_fn)(const char *);
+    const char *suffix = getenv("MOONSTAT_VANISH");
+    size_t n, m;
+    if (!suffix || !*suffix || !path)
+        return;
+    n = strlen(path);
+    m = strlen(suffix);
+    if (n < m || strcmp(path + n - m, suffix) != 0)
+        return;
+    if (!unlink_fn)
+        *(void **)&unlink_fn = real("unlink");
+    unlink_fn(path);
+}
+
+/* The mode argument exists only with O_CREAT or O_TMPFILE. */
+static mode_t open_mode(int flags, va_list ap)
+{
+    return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? va_arg(ap, mode_t) : 0;
+}
+
+int open(const char *path, int flags, ...)
+{
+    static int (*fn)(const char *, int, ...);
+    va_list ap;
+    mode_t mode;
+    if (!fn)
+        *(void **)&fn = real("open");
+    va_start(ap, flags);
+    mode = open_mode(flags, ap);
+    va_end(ap);
+    maybe_vanish(path);
+    return fn(path, flags, mode);
+}
+
+int open64(const char *path, int flags, ...)
+{
+    static int (*fn)(const char *, int, ...);
+    va_list ap;
+    mode_t mode;
+    if (!fn)
+        *(void **)&fn = real("open64");
+    va_start(ap, flags);
+    mode = open_mode(flags, ap);
+    va_end(ap);
+    maybe_vanish(path);
+    return fn(path, flags, mode);
+}
+
+int __open_2(const char *path, int flags)
+{
+    static int (*fn)(const char *, int);
+    if (!fn)
+        *(void **)&fn = real("__open_2");
+    maybe_vanish(path);
+    return fn(path, flags);
 }
