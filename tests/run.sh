@@ -2,7 +2,8 @@
 # tests/run.sh - the whole suite: unit binaries, end-to-end scripts, the
 # golden conformance test. Called by `make test` (and `make test SANITIZE=1`).
 # Prints each test's "name: N passed, N failed" line and a total line; exits
-# non-zero when anything failed. ONLY=pattern runs the matching tests only.
+# non-zero when anything failed. ONLY=pattern runs the matching tests only;
+# SKIP="name ..." leaves out the tests named (exact names).
 # Each test's wall time follows its line, "  (name: 12.3 s)".
 set -u
 cd "$(dirname "$0")/.."
@@ -44,12 +45,14 @@ for t in "$BUILD"/tests/test_*; do
     [ -x "$t" ] || continue
     name=$(basename "$t")
     [[ -n "${ONLY:-}" && "$name" != *${ONLY}* ]] && continue
+    [[ " ${SKIP:-} " == *" $name "* ]] && continue
     run_one "$name" "$t"
 done
 for t in tests/e2e/*.sh tests/golden/conformance.sh; do
     name=$(basename "$t" .sh)
     [ "$name" = lib ] && continue
     [[ -n "${ONLY:-}" && "$name" != *${ONLY}* ]] && continue
+    [[ " ${SKIP:-} " == *" $name "* ]] && continue
     run_one "$name" bash "$t"
 done
 
