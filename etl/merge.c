@@ -472,14 +472,11 @@ static int read_dirty_row(void *ctx, int ncols, const char *const *v)
     return mark_dirty(m, g, strtoll(v[1], NULL, 10)) ? -1 : 0;
 }
 
-/* Activity rows are keys only: an account-day is there or not. A fresh
- * game's account-days are all new (each makes its day dirty) and go straight
- * into the table; the others are staged, and the days of those not stored
- * yet are read back as dirty before the insert. */
 /* The account-days of fresh games in key order (game_id, day, account_id):
  * sort keys of (game rank, day - first day, account rank) in 10 + 22 + 32
- * bits, decoded by activity_ordered_row. Sets *keys to NULL (slot order)
- * when the batch does not fit that packing; -1 when out of memory. */
+ * bits, decoded by activity_ordered_row. Leaves o->keys NULL (slot order)
+ * when there is nothing to sort or the batch does not fit that packing.
+ * Returns 0, or -1 when out of memory (m->err set). */
 typedef struct activity_order {
     uint64_t *keys;
     size_t n;
@@ -559,6 +556,10 @@ static uint64_t activity_ordered_row(const merge_ctx *m, const activity_order *o
            (uint32_t)(o->first_day + (int32_t)(k >> 32 & ((1u << 22) - 1)));
 }
 
+/* Activity rows are keys only: an account-day is there or not. A fresh
+ * game's account-days are all new (each makes its day dirty) and go straight
+ * into the table; the others are staged, and the days of those not stored
+ * yet are read back as dirty before the insert. */
 static int merge_activity(merge_ctx *m)
 {
     const fact_batch *b = m->b;
