@@ -215,32 +215,39 @@ static mode_t open_mode(int flags, va_list ap)
     return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? va_arg(ap, mode_t) : 0;
 }
 
+typedef int (*open_fn)(const char *, int, ...);
+
+/* open and open64: the C library's function (looked up once into *fn),
+ * after maybe_vanish. */
+static int vanish_then_open(open_fn *fn, const char *name, const char *path, int flags,
+                            mode_t mode)
+{
+    if (!*fn)
+        *(void **)fn = real(name);
+    maybe_vanish(path);
+    return (*fn)(path, flags, mode);
+}
+
 int open(const char *path, int flags, ...)
 {
-    static int (*fn)(const char *, int, ...);
+    static open_fn fn;
     va_list ap;
     mode_t mode;
-    if (!fn)
-        *(void **)&fn = real("open");
     va_start(ap, flags);
     mode = open_mode(flags, ap);
     va_end(ap);
-    maybe_vanish(path);
-    return fn(path, flags, mode);
+    return vanish_then_open(&fn, "open", path, flags, mode);
 }
 
 int open64(const char *path, int flags, ...)
 {
-    static int (*fn)(const char *, int, ...);
+    static open_fn fn;
     va_list ap;
     mode_t mode;
-    if (!fn)
-        *(void **)&fn = real("open64");
     va_start(ap, flags);
     mode = open_mode(flags, ap);
     va_end(ap);
-    maybe_vanish(path);
-    return fn(path, flags, mode);
+    return vanish_then_open(&fn, "open64", path, flags, mode);
 }
 
 int __open_2(const char *path, int flags)
