@@ -534,8 +534,9 @@ static void read_one(const read_plan *plan, event_parser *parser, atomic_int *ca
         s->got = read_file(plan->cfg, parser, cancel, path, rel, &s->f, &s->size, &s->checksum,
                            &s->err);
     }
-    if (s->got < 0 && is_vanished(path))
-        s->got = 2; /* whatever it read is dropped with the slot */
+    if (s->got < 0 && s->f.dq && is_vanished(path))
+        s->got = 2; /* read_file failed because the file went away (not our own
+                       allocation above): whatever it read is dropped with the slot */
     if (s->got < 0)
         ms_error_prefix(&s->err, "%s", path);
 }
