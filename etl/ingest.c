@@ -307,15 +307,16 @@ static int is_vanished(const char *path)
     return stat(path, &st) != 0 && errno == ENOENT;
 }
 
-/* Appends a copy of rel to res->vanished. Returns 0 or -1 (out of memory). */
-static int note_vanished(ingest_result *res, const char *rel)
+/* Appends a copy of rel to res->vanished. Returns 0, or -1 with err set
+ * (out of memory). */
+static int note_vanished(ingest_result *res, const char *rel, ms_error *err)
 {
     char **p = realloc(res->vanished, (res->n_vanished + 1) * sizeof *p);
     if (!p)
-        return -1;
+        return ms_error_set(err, "out of memory");
     res->vanished = p;
     if (!(p[res->n_vanished] = strdup(rel)))
-        return -1;
+        return ms_error_set(err, "out of memory");
     res->n_vanished++;
     return 0;
 }
@@ -556,11 +557,7 @@ static int fold_one(ingest_result *res, fp_set *run_ids, const config *cfg, cons
         goto out;
     }
     if (s->got == 2) {
-        if (note_vanished(res, rel) != 0) {
-            ms_error_set(err, "out of memory");
-            goto out;
-        }
-        rc = 0;
+        rc = note_vanished(res, rel, err);
         goto out;
     }
     if (s->got == 0) {
@@ -890,10 +887,8 @@ int ingest_run(const config *cfg, warehouse *wh, const tz_zone *const *zones,
         snprintf(path, sizeof path, "%s/%s", cfg->input_dir, rel);
         if (stat(path, &st) != 0) {
             if (errno == ENOENT) {
-                if (note_vanished(res, rel) != 0) {
-                    ms_error_set(err, "out of memory");
+                if (note_vanished(res, rel, err) != 0)
                     goto out;
-                }
                 continue;
             }
             ms_error_set(err, "cannot stat %s: %s", path, strerror(errno));
@@ -912,11 +907,9 @@ int ingest_run(const config *cfg, warehouse *wh, const tz_zone *const *zones,
                 continue; /* already ingested, untouched since */
             if (file_identity(path, &size, &checksum, err) != 0) {
                 if (is_vanished(path)) {
-                    if (note_vanished(res, rel) != 0) {
-                        ms_error_set(err, "out of memory");
-                        goto out;
-                    }
                     err->msg[0] = '\0';
+                    if (note_vanished(res, rel, err) != 0)
+                        goto out;
                     continue;
                 }
                 ms_error_prefix(err, "%s", path);

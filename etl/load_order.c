@@ -62,20 +62,13 @@ void load_order_sort_u64(uint64_t *keys, size_t n)
 void deferred_indexes_free(deferred_indexes *d)
 {
     size_t i;
-    for (i = 0; i < d->n; i++)
-        free(d->create[i]);
-    free(d->create);
-    d->create = NULL;
-    d->n = 0;
+    for (i = 0; i < d->n; i++) {
+        free(d->ix[i].name);
+        free(d->ix[i].create);
+    }
+    free(d->ix);
+    memset(d, 0, sizeof *d);
 }
-
-typedef struct index_list {
-    deferred_indexes *d;
-    char **names;
-    size_t cap;
-    int oom;
-    int bad_name;
-} index_list;
 
 /* An index name from the catalog goes into DROP INDEX as an identifier: it
  * must be one the schema files could have written. */
@@ -90,59 +83,55 @@ static int plain_identifier(const char *s)
     return 1;
 }
 
+typedef struct index_list {
+    deferred_indexes *d;
+    int oom;
+    int bad_name;
+} index_list;
+
 /* Row: name, CREATE statement. */
 static int collect_index(void *ctx, int ncols, const char *const *v)
 {
     index_list *l = ctx;
-    char *name, *create;
+    deferred_indexes *d = l->d;
+    deferred_index *ix;
     if (ncols < 2 || !v[0] || !v[1])
         return 0;
     if (!plain_identifier(v[0])) {
         l->bad_name = 1;
         return 1;
     }
-    if (l->d->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 8;
-        char **c = realloc(l->d->create, cap * sizeof *c);
-        char **n;
-        if (!c) {
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? 2 * d->cap : 8;
+        deferred_index *p = realloc(d->ix, cap * sizeof *p);
+        if (!p) {
             l->oom = 1;
             return 1;
         }
-        l->d->create = c;
-        if (!(n = realloc(l->names, cap * sizeof *n))) {
-            l->oom = 1;
-            return 1;
-        }
-        l->names = n;
-        l->cap = cap;
+        d->ix = p;
+        d->cap = cap;
     }
-    name = strdup(v[0]);
-    create = strdup(v[1]);
-    if (!name || !create) {
-        free(name);
-        free(create);
+    ix = &d->ix[d->n];
+    ix->name = strdup(v[0]);
+    ix->create = strdup(v[1]);
+    d->n++; /* freed with d, even half made */
+    if (!ix->name || !ix->create) {
         l->oom = 1;
         return 1;
     }
-    l->names[l->d->n] = name;
-    l->d->create[l->d->n++] = create;
     return 0;
 }
 
 int deferred_indexes_drop(warehouse *wh, const char *table, deferred_indexes *d, ms_error *err)
 {
-    index_list l;
+    index_list l = {d, 0, 0};
     char sql[128];
     const char *params[1] = {table};
     int64_t any = 0;
-    int found = 0, rc = -1;
+    int found = 0;
     size_t i;
 
-    memset(&l, 0, sizeof l);
-    l.d = d;
-    d->create = NULL;
-    d->n = 0;
+    memset(d, 0, sizeof *d);
     if (!wh->ops->secondary_indexes)
         return 0;
     snprintf(sql, sizeof sql, "SELECT 1 FROM %s LIMIT 1", table);
@@ -151,29 +140,25 @@ int deferred_indexes_drop(warehouse *wh, const char *table, deferred_indexes *d,
     if (found)
         return 0; /* not a first load: the indexes serve the merge */
     if (wh_query(wh, wh->ops->secondary_indexes, "t", params, collect_index, &l, err) < 0)
-        goto out;
+        goto fail;
     if (l.oom) {
         ms_error_set(err, "out of memory listing the indexes of %s", table);
-        goto out;
+        goto fail;
     }
     if (l.bad_name) {
         ms_error_set(err, "an index of %s has an unexpected name; check the warehouse schema",
                      table);
-        goto out;
+        goto fail;
     }
     for (i = 0; i < d->n; i++) {
-        snprintf(sql, sizeof sql, "DROP INDEX %s", l.names[i]);
+        snprintf(sql, sizeof sql, "DROP INDEX %s", d->ix[i].name);
         if (wh_exec(wh, sql, err) != 0)
-            goto out;
+            goto fail;
     }
-    rc = 0;
-out:
-    for (i = 0; i < d->n; i++)
-        free(l.names[i]);
-    free(l.names);
-    if (rc != 0)
-        deferred_indexes_free(d);
-    return rc;
+    return 0;
+fail:
+    deferred_indexes_free(d);
+    return -1;
 }
 
 int deferred_indexes_restore(warehouse *wh, deferred_indexes *d, ms_error *err)
@@ -181,7 +166,7 @@ int deferred_indexes_restore(warehouse *wh, deferred_indexes *d, ms_error *err)
     size_t i;
     int rc = 0;
     for (i = 0; i < d->n && rc == 0; i++)
-        rc = wh_exec(wh, d->create[i], err);
+        rc = wh_exec(wh, d->ix[i].create, err);
     deferred_indexes_free(d);
     return rc;
 }

@@ -41,9 +41,14 @@ uint32_t *load_order_by_key(const keymap *km, const uint32_t *game_rank);
 void load_order_sort_u64(uint64_t *keys, size_t n);
 
 /* The secondary indexes of one table, put aside during its first load. */
+typedef struct deferred_index {
+    char *name;      /* a plain identifier (checked before it goes into DROP INDEX) */
+    char *create;    /* the CREATE INDEX statement, as the catalog has it */
+} deferred_index;
+
 typedef struct deferred_indexes {
-    char **create;   /* the CREATE INDEX statements, as the catalog has them */
-    size_t n;
+    deferred_index *ix;
+    size_t n, cap;
 } deferred_indexes;
 
 /* When `table` (a name from the code, never from data) holds no row and the

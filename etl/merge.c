@@ -249,7 +249,7 @@ static int write_rows(merge_ctx *m, const fact_writer *w, const keymap *km, row_
     size_t n, staged = 0;
     int direct, any_fresh, any_stored, rc = -1;
     uint32_t *order = NULL;
-    deferred_indexes idx = {NULL, 0};
+    deferred_indexes idx = {NULL, 0, 0};
 
     kind_mix(m, w->kind, &any_fresh, &any_stored);
     for (direct = 1; direct >= 0; direct--) {
@@ -566,7 +566,7 @@ static int merge_activity(merge_ctx *m)
     size_t i, staged = 0;
     int direct, any_fresh, any_stored, rc = -1;
     activity_order order;
-    deferred_indexes idx = {NULL, 0};
+    deferred_indexes idx = {NULL, 0, 0};
 
     memset(&order, 0, sizeof order);
     if (b->activity.count == 0)
