@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "account_attrs.h"
 #include "cohorts.h"
 #include "daily_kpi.h"
 #include "export.h"
@@ -392,6 +393,7 @@ static int compute_game(job *j, size_t g, size_t *computed, dq_counts *dq)
     char limit[24];
     const char *params[2] = {game, limit};
     day_list days = {NULL, 0, 0};
+    account_attrs attrs;
     affected aff;
     int64_t old_h = 0;
     int32_t horizon, d;
@@ -400,6 +402,7 @@ static int compute_game(job *j, size_t g, size_t *computed, dq_counts *dq)
     int rc = -1;
 
     memset(&aff, 0, sizeof aff);
+    account_attrs_init(&attrs);
     snprintf(limit, sizeof limit, "%" PRId32, j->game_date[g]);
     if (wh_query_int(j->wh, "SELECT horizon FROM game_state WHERE game_id = $1", "t", params,
                      &old_h, &has_h, &j->err) != 0)
@@ -417,7 +420,8 @@ static int compute_game(job *j, size_t g, size_t *computed, dq_counts *dq)
         }
     }
     if (wh_query(j->wh, "SELECT day FROM dirty_days WHERE game_id = $1 AND day <= $2 ORDER BY day",
-                 "ti", params, collect_day, &days, &j->err) < 0)
+                 "ti", params, collect_day, &days, &j->err) < 0 ||
+        (days.n > 0 && account_attrs_load(&attrs, j->wh, game, days.days, days.n, &j->err) != 0))
         goto out;
 
     /* Days whose facts changed: their own reports. */
@@ -427,7 +431,7 @@ static int compute_game(job *j, size_t g, size_t *computed, dq_counts *dq)
         const char *del[2] = {game, day};
         d = days.days[i];
         memset(&st, 0, sizeof st);
-        if (daily_kpi_compute(j->wh, game, d, j->fx, rc_, &st, &j->err) != 0 ||
+        if (daily_kpi_compute(j->wh, game, d, &attrs, j->fx, rc_, &st, &j->err) != 0 ||
             (!st.fx_missing &&
              (revenue_by_currency_compute(j->wh, game, d, j->fx, rc_, &st, &j->err) != 0 ||
               revenue_period_compute(j->wh, game, PERIOD_DAY, d, horizon, j->fx, rc_, &st,
@@ -523,6 +527,7 @@ oom_or_out:
         ms_error_set(&j->err, "out of memory");
 out:
     free(days.days);
+    account_attrs_free(&attrs);
     affected_free(&aff);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "account_attrs.h"
 #include "export.h"
 #include "money.h"
 #include "timefmt.h"
@@ -27,6 +28,8 @@ typedef struct kpi_cell {
 typedef struct kpi_day {
     kpi_cell *cells;
     size_t n;
+    const account_attrs *attrs;
+    int32_t *cell_of_group; /* attrs' group -> index in cells + 1, 0 = none yet */
     fx_table *fx;
     int32_t day;
     day_status *st;
@@ -56,6 +59,73 @@ static kpi_cell *cell_for(kpi_day *k, const char *platform, const char *country)
     return c;
 }
 
+/* The cell of an account's attribute group (cell_for, remembered). */
+static kpi_cell *cell_for_group(kpi_day *k, uint32_t group)
+{
+    kpi_cell *c;
+    if (k->cell_of_group[group])
+        return &k->cells[k->cell_of_group[group] - 1];
+    c = cell_for(k, account_group_platform(k->attrs, group),
+                 account_group_country(k->attrs, group));
+    if (c)
+        k->cell_of_group[group] = (int32_t)(c - k->cells) + 1;
+    return c;
+}
+
+/* The cell of the account in v[0], NULL (and *skip set) when it has no
+ * accounts row: such a fact counts nowhere, as with an inner join. */
+static kpi_cell *account_cell(kpi_day *k, const char *account_id, const account_attr **attr,
+                              int *skip)
+{
+    kpi_cell *c;
+    *skip = 0;
+    if (!account_id || !(*attr = account_attrs_find(k->attrs, account_id))) {
+        *skip = 1;
+        return NULL;
+    }
+    if (!(c = cell_for_group(k, (*attr)->group)))
+        ms_error_set(k->err, "too many platform/country combinations");
+    return c;
+}
+
+/* Rows: account_id; adds 1 to the field at *off of the account's cell. */
+typedef struct account_count {
+    kpi_day *k;
+    size_t off;
+} account_count;
+
+static int count_account(void *ctx, int ncols, const char *const *v)
+{
+    account_count *t = ctx;
+    const account_attr *a;
+    int skip;
+    kpi_cell *c = account_cell(t->k, v[0], &a, &skip);
+    (void)ncols;
+    if (skip)
+        return 0;
+    if (!c)
+        return -1;
+    (*(int64_t *)((char *)c + t->off))++;
+    return 0;
+}
+
+/* Rows: account_id of a payer of the day. */
+static int count_payer(void *ctx, int ncols, const char *const *v)
+{
+    kpi_day *k = ctx;
+    const account_attr *a;
+    int skip;
+    kpi_cell *c = account_cell(k, v[0], &a, &skip);
+    (void)ncols;
+    if (skip)
+        return 0;
+    if (!c)
+        return -1;
+    c->payers++;
+    c->new_user_payers += a->cohort_day == k->day;
+    return 0;
+}
+
 /* Rows: platform, country, n [, m]: adds n (and m) to the given fields. */
 typedef struct count_target {
     kpi_day *k;
@@ -79,15 +149,20 @@ static int add_money(kpi_day *k, money_value *dst, const char *currency, const c
     return convert_add(k->fx, k->day, currency, sum_minor, dst, k->st, k->err);
 }
 
-/* Rows: platform, country, currency, sum(amount_minor) */
+/* Rows: account_id, currency, sum(amount_minor). Converted per account:
+ * the conversion is exact (money.h), so the sum is the same as per cell. */
 static int add_revenue(void *ctx, int ncols, const char *const *v)
 {
     kpi_day *k = ctx;
-    kpi_cell *c = cell_for(k, v[0], v[1]);
+    const account_attr *a;
+    int skip;
+    kpi_cell *c = account_cell(k, v[0], &a, &skip);
     (void)ncols;
+    if (skip)
+        return 0;
     if (!c)
-        return ms_error_set(k->err, "too many platform/country combinations");
-    return add_money(k, &c->revenue, v[2], v[3]);
+        return -1;
+    return add_money(k, &c->revenue, v[1], v[2]);
 }
 
 /* Rows: platform, country, currency, count, sum(amount_minor) */
@@ -205,35 +280,28 @@ static const char q_registrations[] =
 static const char q_role_accounts[] =
     "SELECT platform, country, count(*) FROM accounts WHERE game_id = $1 AND role_day = $2 "
     "GROUP BY platform, country";
-static const char q_new_roles[] =
-    "SELECT a.platform, a.country, count(*) FROM roles r JOIN accounts a ON "
-    "a.game_id = r.game_id AND a.account_id = r.account_id WHERE r.game_id = $1 AND "
-    "r.first_day = $2 GROUP BY a.platform, a.country";
-/* DAU = accounts with events on the day + payers without events that day
- * (two indexed reads instead of a UNION materialised in a temporary tree). */
-static const char q_dau[] =
-    "SELECT a.platform, a.country, count(*) FROM activity s CROSS JOIN accounts a WHERE "
-    "a.game_id = s.game_id AND a.account_id = s.account_id AND s.game_id = $1 AND s.day = $2 "
-    "GROUP BY a.platform, a.country";
+/* Facts counted in their account's cell (account_attrs.h): one account id
+ * per row. New roles: each role once; DAU = accounts with events on the day
+ * (these) + payers without events that day (q_dau_payers_only). */
+static const char q_new_role_accounts[] =
+    "SELECT account_id FROM roles WHERE game_id = $1 AND first_day = $2";
+static const char q_active_accounts[] =
+    "SELECT account_id FROM activity WHERE game_id = $1 AND day = $2";
+static const char q_payer_accounts[] =
+    "SELECT DISTINCT account_id FROM payments WHERE game_id = $1 AND day = $2 AND "
+    "status = 'paid' AND sandbox = 0";
+static const char q_revenue[] =
+    "SELECT account_id, currency, sum(amount_minor) FROM payments WHERE game_id = $1 AND "
+    "day = $2 AND status = 'paid' AND sandbox = 0 GROUP BY account_id, currency";
 static const char q_dau_payers_only[] =
     "SELECT a.platform, a.country, count(DISTINCT a.account_id) FROM payments p CROSS JOIN "
     "accounts a WHERE a.game_id = p.game_id AND a.account_id = p.account_id AND "
     "p.game_id = $1 AND p.day = $2 AND p.status = 'paid' AND p.sandbox = 0 AND NOT EXISTS "
     "(SELECT 1 FROM activity s WHERE s.game_id = p.game_id AND s.day = p.day AND "
     "s.account_id = p.account_id) GROUP BY a.platform, a.country";
-static const char q_payers[] =
-    "SELECT a.platform, a.country, count(*), sum(CASE WHEN a.cohort_day = $2 THEN 1 ELSE 0 END) "
-    "FROM (SELECT DISTINCT account_id FROM payments WHERE game_id = $1 AND day = $2 AND "
-    "status = 'paid' AND sandbox = 0) s JOIN accounts a ON a.game_id = $1 AND "
-    "a.account_id = s.account_id GROUP BY a.platform, a.country";
 static const char q_new_payers[] =
     "SELECT platform, country, count(*) FROM accounts WHERE game_id = $1 AND pay_day = $2 "
     "GROUP BY platform, country";
-static const char q_revenue[] =
-    "SELECT a.platform, a.country, p.currency, sum(p.amount_minor) FROM payments p JOIN "
-    "accounts a ON a.game_id = p.game_id AND a.account_id = p.account_id WHERE p.game_id = $1 "
-    "AND p.day = $2 AND p.status = 'paid' AND p.sandbox = 0 GROUP BY a.platform, a.country, "
-    "p.currency";
 static const char q_refunds[] =
     "SELECT coalesce(a.platform, p.platform), coalesce(a.country, p.country), p.currency, "
     "count(*), sum(p.amount_minor) FROM payments p LEFT JOIN accounts a ON "
@@ -241,8 +309,9 @@ static const char q_refunds[] =
     "WHERE p.game_id = $1 AND p.day = $2 AND p.status = 'refunded' AND p.sandbox = 0 "
     "GROUP BY coalesce(a.platform, p.platform), coalesce(a.country, p.country), p.currency";
 
-int daily_kpi_compute(warehouse *wh, const char *game_id, int32_t day, fx_table *fx,
-                      const char *reporting_currency, day_status *st, ms_error *err)
+int daily_kpi_compute(warehouse *wh, const char *game_id, int32_t day,
+                      const account_attrs *attrs, fx_table *fx, const char *reporting_currency,
+                      day_status *st, ms_error *err)
 {
     kpi_day k;
     kpi_cell *total = NULL, *groups = NULL;
@@ -250,6 +319,7 @@ int daily_kpi_compute(warehouse *wh, const char *game_id, int32_t day, fx_table 
     char day_num[24], date[11];
     const char *params[2];
     count_target t;
+    account_count ac;
     int rc = -1;
     struct {
         const char *sql;
@@ -258,21 +328,28 @@ int daily_kpi_compute(warehouse *wh, const char *game_id, int32_t day, fx_table 
         {q_activations, offsetof(kpi_cell, activations), 0},
         {q_registrations, offsetof(kpi_cell, registrations), offsetof(kpi_cell, role_same_day)},
         {q_role_accounts, offsetof(kpi_cell, new_role_accounts), 0},
-        {q_new_roles, offsetof(kpi_cell, new_roles), 0},
-        {q_dau, offsetof(kpi_cell, dau), 0},
         {q_dau_payers_only, offsetof(kpi_cell, dau), 0},
-        {q_payers, offsetof(kpi_cell, payers), offsetof(kpi_cell, new_user_payers)},
         {q_new_payers, offsetof(kpi_cell, new_payers), 0},
+    };
+    struct {
+        const char *sql;
+        size_t off;
+    } account_counts[] = {
+        {q_new_role_accounts, offsetof(kpi_cell, new_roles)},
+        {q_active_accounts, offsetof(kpi_cell, dau)},
     };
 
     memset(st, 0, sizeof *st);
     memset(&k, 0, sizeof k);
     k.cells = malloc(MAX_CELLS * sizeof *k.cells);
     groups = malloc((MAX_CELLS * 2 + 1) * sizeof *groups);
-    if (!k.cells || !groups) {
+    k.cell_of_group = calloc(attrs->groups.count ? attrs->groups.count : 1,
+                             sizeof *k.cell_of_group);
+    if (!k.cells || !groups || !k.cell_of_group) {
         ms_error_set(err, "out of memory");
         goto out;
     }
+    k.attrs = attrs;
     k.fx = fx;
     k.day = day;
     k.st = st;
@@ -288,7 +365,14 @@ int daily_kpi_compute(warehouse *wh, const char *game_id, int32_t day, fx_table 
         if (wh_query(wh, counts[i].sql, "ti", params, add_counts, &t, err) < 0)
             goto out;
     }
-    if (wh_query(wh, q_revenue, "ti", params, add_revenue, &k, err) < 0 ||
+    ac.k = &k;
+    for (i = 0; i < MS_ARRAY_LEN(account_counts); i++) {
+        ac.off = account_counts[i].off;
+        if (wh_query(wh, account_counts[i].sql, "ti", params, count_account, &ac, err) < 0)
+            goto out;
+    }
+    if (wh_query(wh, q_payer_accounts, "ti", params, count_payer, &k, err) < 0 ||
+        wh_query(wh, q_revenue, "ti", params, add_revenue, &k, err) < 0 ||
         wh_query(wh, q_refunds, "ti", params, add_refunds, &k, err) < 0)
         goto out;
     if (st->fx_missing) {
@@ -367,6 +451,7 @@ out:
             money_clear(&groups[j].refund_amount);
         }
     free(k.cells);
+    free(k.cell_of_group);
     free(groups);
     return rc;
 }

@@ -3,9 +3,11 @@
  * KPIs"), from the warehouse facts, with their breakdown rows.
  *
  * Counts come from set queries over the facts (each account counted once, in
- * the cell of its registration attributes); money is summed per currency in
- * integer minor units by the warehouse, then converted exactly with the
- * day's rate and rounded once when written. The rows replace the game's rows
+ * the cell of its registration attributes); facts that carry an account are
+ * read with their account id and put in its cell in memory (attrs, which
+ * must hold the accounts of the day's facts: account_attrs.h). Money is
+ * summed per currency in integer minor units by the warehouse, converted
+ * exactly with the day's rate and rounded once when written. The rows replace the game's rows
  * of that date in the daily_kpi table and the partition is marked for
  * export, inside the caller's transaction.
  */
@@ -14,6 +16,7 @@
 
 #include <stdint.h>
 
+#include "account_attrs.h"
 #include "conversion.h"
 #include "fx_rates.h"
 #include "warehouse.h"
@@ -23,7 +26,8 @@
 /* Computes and stores the KPIs of (game_id, day). When a rate is missing
  * nothing is written and st->fx_missing is set (returns 0). Returns -1 on
  * error (err set). */
-int daily_kpi_compute(warehouse *wh, const char *game_id, int32_t day, fx_table *fx,
-                      const char *reporting_currency, day_status *st, ms_error *err);
+int daily_kpi_compute(warehouse *wh, const char *game_id, int32_t day,
+                      const account_attrs *attrs, fx_table *fx, const char *reporting_currency,
+                      day_status *st, ms_error *err);
 
 #endif
