@@ -325,7 +325,7 @@ int export_publish_pending(warehouse *wh, const char *export_dir, const char *ru
             meta.partition = pl.partition[i];
             meta.run_id = run_id;
             meta.reporting_currency = reporting_currency;
-            meta.schema_version = wh->schema_version;
+            meta.schema_version = EXPORTS_SCHEMA_VERSION;
             r = publish_partition(export_dir, &meta, csv.data, csv.len, rows, err);
             if (r < 0)
                 goto out;

@@ -19,6 +19,14 @@
 #include "common.h"
 #include "warehouse.h"
 
+/* The version of the exports' layout, written to every manifest as
+ * schema_version: it changes only when a report's columns change, never
+ * with a warehouse migration (an index or a bookkeeping table changes no
+ * CSV), because exports.md has a rerun's manifest differ from the first
+ * run's only in run_id and written_at. It is 4 because the warehouse was at
+ * version 4 when the two were told apart, so no manifest changed then. */
+#define EXPORTS_SCHEMA_VERSION 4
+
 /* How a column is written and compared when sorting. */
 typedef enum column_kind {
     COL_TEXT,     /* text: formula prefix, byte order */

@@ -55,7 +55,7 @@ typedef struct publish_meta {
     const char *partition;          /* "2026-11-07" */
     const char *run_id;             /* opaque, written to the manifest */
     const char *reporting_currency; /* "USD" */
-    int schema_version;
+    int schema_version;             /* the exports' layout: EXPORTS_SCHEMA_VERSION */
 } publish_meta;
 
 typedef enum publish_result { PUBLISH_UNCHANGED = 0, PUBLISH_WRITTEN = 1 } publish_result;

@@ -87,7 +87,9 @@ csv_digest() {
     done | sort | xargs -r sha256sum)
 }
 
-# manifest_ok PARTITION_DIR REPORT: manifest rows/sha256/bytes match the CSV and _SUCCESS exists.
+# manifest_ok PARTITION_DIR REPORT: manifest rows/sha256/bytes match the CSV, its
+# schema_version is the exports' layout version (4, whatever the warehouse's
+# migration number: reports/export.h) and _SUCCESS exists.
 manifest_ok() {
     python3 - "$1" "$2" <<'PY'
 import hashlib, json, os, sys
@@ -97,6 +99,7 @@ m = json.load(open(os.path.join(d, "manifest.json")))
 ok = (m["sha256"] == hashlib.sha256(csv).hexdigest() and m["bytes"] == len(csv)
       and m["rows"] == csv.count(b"\n") - 1 and m["report"] == r
       and m["partition"] == os.path.basename(d)[3:] and m["file"] == r + ".csv"
+      and m["schema_version"] == 4
       and os.path.exists(os.path.join(d, "_SUCCESS")))
 sys.exit(0 if ok else 1)
 PY
