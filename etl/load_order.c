@@ -10,38 +10,67 @@
 
 /* ---- key order ------------------------------------------------------------- */
 
-typedef struct key_order {
-    const keymap *km;
-    const uint32_t *game_rank;
-} key_order;
+/* A sort entry: the game's rank and the key's first 8 bytes (big-endian,
+ * zero-padded) decide most comparisons without touching the key itself;
+ * only equal prefixes go to the bytes. 16 bytes, sorted in place. */
+typedef struct key_sort {
+    uint64_t prefix;
+    uint32_t rank;
+    uint32_t id;
+} key_sort;
+
+static uint64_t key_prefix(const keymap_entry *e)
+{
+    uint64_t p = 0;
+    uint32_t i;
+    for (i = 0; i < 8; i++)
+        p = p << 8 | (i < e->len ? (unsigned char)e->key[i] : 0);
+    return p;
+}
 
 /* (game rank, key bytes, key length): memcmp on the shorter length, then
- * the shorter first, as SQLite compares BINARY text. */
-static int cmp_ids(const void *a, const void *b, void *ctx)
+ * the shorter first, as SQLite compares BINARY text. A zero-padded prefix
+ * keeps that order: a shorter key ties with or precedes a longer one that
+ * it begins, and NUL is the smallest byte. */
+static int cmp_sort(const void *a, const void *b, void *ctx)
 {
-    const key_order *o = ctx;
-    const keymap_entry *x = keymap_at(o->km, *(const uint32_t *)a);
-    const keymap_entry *y = keymap_at(o->km, *(const uint32_t *)b);
-    uint32_t rx = o->game_rank[x->ns], ry = o->game_rank[y->ns];
+    const keymap *km = ctx;
+    const key_sort *x = a, *y = b;
+    const keymap_entry *ex, *ey;
     int c;
-    if (rx != ry)
-        return rx < ry ? -1 : 1;
-    c = memcmp(x->key, y->key, x->len < y->len ? x->len : y->len);
+    if (x->rank != y->rank)
+        return x->rank < y->rank ? -1 : 1;
+    if (x->prefix != y->prefix)
+        return x->prefix < y->prefix ? -1 : 1;
+    ex = keymap_at(km, x->id);
+    ey = keymap_at(km, y->id);
+    c = memcmp(ex->key, ey->key, ex->len < ey->len ? ex->len : ey->len);
     if (c != 0)
         return c;
-    return (x->len > y->len) - (x->len < y->len);
+    return (ex->len > ey->len) - (ex->len < ey->len);
 }
 
 uint32_t *load_order_by_key(const keymap *km, const uint32_t *game_rank)
 {
-    key_order o = {km, game_rank};
-    uint32_t *ids;
+    key_sort *order = NULL;
+    uint32_t *ids = NULL;
     size_t i;
-    if (km->count == 0 || !(ids = malloc(km->count * sizeof *ids)))
+    if (km->count == 0)
         return NULL;
+    if (!(order = malloc(km->count * sizeof *order)) ||
+        !(ids = malloc(km->count * sizeof *ids)))
+        goto out;
+    for (i = 0; i < km->count; i++) {
+        const keymap_entry *e = keymap_at(km, (uint32_t)i);
+        order[i].prefix = key_prefix(e);
+        order[i].rank = game_rank[e->ns];
+        order[i].id = (uint32_t)i;
+    }
+    qsort_r(order, km->count, sizeof *order, cmp_sort, (void *)km);
     for (i = 0; i < km->count; i++)
-        ids[i] = (uint32_t)i;
-    qsort_r(ids, km->count, sizeof *ids, cmp_ids, &o);
+        ids[i] = order[i].id;
+out:
+    free(order);
     return ids;
 }
 

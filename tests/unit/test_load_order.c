@@ -1,0 +1,93 @@
+/* test_load_order.c - a first load's key order is SQLite's own: random keys
+ * (one- and two-part, shared prefixes, prefixes of each other, bytes from
+ * 0x01 to 0xff, empty parts, three games ranked by id) sorted by
+ * load_order_by_key come out exactly as an in-memory SQLite table of the same
+ * keys ORDER BY game_id, k1[, k2] returns them. */
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "keymap.h"
+#include "load_order.h"
+
+static const char *const games[] = {"star", "reversal", "rainbow"};
+static const uint32_t game_rank[] = {2, 1, 0}; /* rank of each id among the three */
+
+/* A random part: 0-20 bytes from a small alphabet so that prefixes repeat. */
+static size_t random_part(char *out, unsigned *seed)
+{
+    static const unsigned char alphabet[] = {0x01, '0', '1', '9', 'A', 'a', 'z', '-', 0x7f,
+                                             0x80, 0xc3, 0xff};
+    size_t n = (size_t)(rand_r(seed) % 21), i;
+    if (rand_r(seed) % 4 == 0)
+        n = (size_t)(rand_r(seed) % 10); /* more short keys: prefixes of longer ones */
+    for (i = 0; i < n; i++)
+        out[i] = (char)alphabet[rand_r(seed) % sizeof alphabet];
+    return n;
+}
+
+static void check_order(int parts, unsigned seed)
+{
+    keymap km;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *ins = NULL, *sel = NULL;
+    uint32_t *order = NULL;
+    size_t i, n = 0, mismatches = 0;
+
+    keymap_init(&km);
+    CHECK(sqlite3_open(":memory:", &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, "CREATE TABLE k (game_id TEXT, k1 TEXT, k2 TEXT, id INTEGER)", NULL,
+                       NULL, NULL) == SQLITE_OK);
+    CHECK(sqlite3_prepare_v2(db, "INSERT INTO k VALUES (?, ?, ?, ?)", -1, &ins, NULL) ==
+          SQLITE_OK);
+    for (i = 0; i < 20000; i++) {
+        char key[64];
+        size_t a = random_part(key, &seed), b = 0;
+        uint32_t g = (uint32_t)(rand_r(&seed) % 3);
+        int is_new;
+        int64_t id;
+        if (parts == 2) {
+            key[a] = '\0';
+            b = random_part(key + a + 1, &seed);
+        }
+        id = keymap_put(&km, g, key, parts == 2 ? a + 1 + b : a, &is_new);
+        CHECK(id >= 0);
+        if (!is_new)
+            continue;
+        sqlite3_bind_text(ins, 1, games[g], -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 2, key, (int)a, SQLITE_TRANSIENT);
+        sqlite3_bind_text(ins, 3, parts == 2 ? key + a + 1 : "", (int)b, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(ins, 4, id);
+        CHECK(sqlite3_step(ins) == SQLITE_DONE);
+        sqlite3_reset(ins);
+        n++;
+    }
+    CHECK_INT(km.count, n);
+    CHECK(n > 5000); /* enough distinct keys, with many shared prefixes */
+    order = load_order_by_key(&km, game_rank);
+    CHECK(order != NULL);
+    CHECK(sqlite3_prepare_v2(db, "SELECT id FROM k ORDER BY game_id, k1, k2", -1, &sel, NULL) ==
+          SQLITE_OK);
+    for (i = 0; order && sqlite3_step(sel) == SQLITE_ROW; i++)
+        mismatches += i >= n || order[i] != (uint32_t)sqlite3_column_int64(sel, 0);
+    CHECK_INT(i, n);
+    CHECK_INT(mismatches, 0);
+    free(order);
+    sqlite3_finalize(ins);
+    sqlite3_finalize(sel);
+    sqlite3_close(db);
+    keymap_free(&km);
+}
+
+int main(void)
+{
+    keymap empty;
+    check_order(1, 7);
+    check_order(2, 11);
+    keymap_init(&empty);
+    CHECK(load_order_by_key(&empty, game_rank) == NULL); /* nothing to order */
+    keymap_free(&empty);
+    return check_done("test_load_order");
+}
