@@ -15,14 +15,66 @@ void account_attrs_init(account_attrs *a)
     memset(a, 0, sizeof *a);
     keymap_init(&a->accounts);
     keymap_init(&a->groups);
+    keymap_init(&a->tally_keys);
 }
 
 void account_attrs_free(account_attrs *a)
 {
     keymap_free(&a->accounts);
     keymap_free(&a->groups);
+    keymap_free(&a->tally_keys);
     free(a->attr);
+    free(a->tally);
     memset(a, 0, sizeof *a);
+}
+
+static int cmp_day(const void *key, const void *elem)
+{
+    int32_t x = *(const int32_t *)key, y = *(const int32_t *)elem;
+    return (x > y) - (x < y);
+}
+
+/* The tally of (day, group) to add to, NULL when the day is not tallied or
+ * on allocation failure (*oom set). v is the day as text (NULL: no day). */
+static kpi_tally *tally_for(account_attrs *a, const char *v, uint32_t group, int *oom)
+{
+    unsigned char key[8];
+    int32_t day;
+    int64_t id;
+    int is_new;
+    if (!v)
+        return NULL;
+    day = (int32_t)strtol(v, NULL, 10);
+    if (!bsearch(&day, a->days, a->n_days, sizeof *a->days, cmp_day))
+        return NULL;
+    memcpy(key, &day, 4);
+    memcpy(key + 4, &group, 4);
+    if ((id = keymap_put(&a->tally_keys, 0, (const char *)key, sizeof key, &is_new)) < 0)
+        goto oom;
+    if ((size_t)id >= a->tally_cap) {
+        size_t ncap = a->tally_cap ? a->tally_cap * 2 : 256;
+        kpi_tally *p = realloc(a->tally, ncap * sizeof *p);
+        if (!p)
+            goto oom;
+        a->tally = p;
+        a->tally_cap = ncap;
+    }
+    if (is_new)
+        memset(&a->tally[id], 0, sizeof a->tally[id]);
+    return &a->tally[id];
+oom:
+    *oom = 1;
+    return NULL;
+}
+
+const kpi_tally *account_attrs_tally(const account_attrs *a, int32_t day, uint32_t group)
+{
+    unsigned char key[8];
+    int64_t id;
+    memcpy(key, &day, 4);
+    memcpy(key + 4, &group, 4);
+    id = keymap_get(&a->tally_keys, 0, (const char *)key, sizeof key);
+    return id < 0 ? NULL : &a->tally[id];
 }
 
 typedef struct load_ctx {
@@ -30,31 +82,47 @@ typedef struct load_ctx {
     ms_error *err;
 } load_ctx;
 
-/* Row: account_id, platform, country, cohort_day. */
-static int add_account(void *ctx, int ncols, const char *const *v)
+/* The group of (platform, country), NULL ones read as the breakdowns show
+ * them; -1 with err set on failure. */
+static int64_t group_of(account_attrs *a, const char *platform, const char *country,
+                        ms_error *err)
 {
-    load_ctx *l = ctx;
-    account_attrs *a = l->a;
-    const char *platform = v[1] ? v[1] : "other", *country = v[2] ? v[2] : "ZZ";
     char group_key[2 * MAX_ATTR_TEXT + 2];
-    size_t pn = strlen(platform), cn = strlen(country);
-    int64_t id, group;
+    size_t pn, cn;
+    int64_t group;
     int is_new;
-
-    if (ncols != 4 || !v[0])
-        return ms_error_set(l->err, "account attributes: unexpected row");
+    platform = platform ? platform : "other";
+    country = country ? country : "ZZ";
+    pn = strlen(platform);
+    cn = strlen(country);
     if (pn > MAX_ATTR_TEXT || cn > MAX_ATTR_TEXT)
-        return ms_error_set(l->err, "account %s: platform or country longer than %d bytes in "
-                            "the warehouse", v[0], MAX_ATTR_TEXT);
-    if ((id = keymap_put(&a->accounts, 0, v[0], strlen(v[0]), &is_new)) < 0)
-        return ms_error_set(l->err, "out of memory");
-    if (!is_new)
-        return 0; /* read for an earlier day: the same row */
+        return ms_error_set(err, "a platform or country longer than %d bytes in the warehouse",
+                            MAX_ATTR_TEXT);
     memcpy(group_key, platform, pn);
     group_key[pn] = '\0';
     memcpy(group_key + pn + 1, country, cn);
     if ((group = keymap_put(&a->groups, 0, group_key, pn + 1 + cn, &is_new)) < 0)
+        return ms_error_set(err, "out of memory");
+    return group;
+}
+
+/* Row: account_id, platform, country, cohort_day, role_day, pay_day. */
+static int add_account(void *ctx, int ncols, const char *const *v)
+{
+    load_ctx *l = ctx;
+    account_attrs *a = l->a;
+    int64_t id, group;
+    int is_new, oom = 0;
+    kpi_tally *t;
+
+    if (ncols != 6 || !v[0])
+        return ms_error_set(l->err, "account attributes: unexpected row");
+    if ((id = keymap_put(&a->accounts, 0, v[0], strlen(v[0]), &is_new)) < 0)
         return ms_error_set(l->err, "out of memory");
+    if (!is_new)
+        return 0; /* read for an earlier day: the same row */
+    if ((group = group_of(a, v[1], v[2], l->err)) < 0)
+        return -1;
     if ((size_t)id >= a->cap) {
         size_t ncap = a->cap ? a->cap * 2 : 4096;
         account_attr *p = realloc(a->attr, ncap * sizeof *p);
@@ -65,14 +133,62 @@ static int add_account(void *ctx, int ncols, const char *const *v)
     }
     a->attr[id].group = (uint32_t)group;
     a->attr[id].cohort_day = v[3] ? (int32_t)strtol(v[3], NULL, 10) : ACCOUNT_NO_COHORT;
-    return 0;
+    if (!a->n_days)
+        return 0; /* no tallies */
+    if ((t = tally_for(a, v[3], (uint32_t)group, &oom)) != NULL) {
+        t->registrations++;
+        t->role_same_day += v[4] && strcmp(v[4], v[3]) == 0;
+    }
+    if ((t = tally_for(a, v[4], (uint32_t)group, &oom)) != NULL)
+        t->new_role_accounts++;
+    if ((t = tally_for(a, v[5], (uint32_t)group, &oom)) != NULL)
+        t->new_payers++;
+    return oom ? ms_error_set(l->err, "out of memory") : 0;
+}
+
+/* Row: first_day, platform, country of a device. */
+static int add_device(void *ctx, int ncols, const char *const *v)
+{
+    load_ctx *l = ctx;
+    int64_t group;
+    int oom = 0;
+    kpi_tally *t;
+    if (ncols != 3)
+        return ms_error_set(l->err, "devices: unexpected row");
+    if ((group = group_of(l->a, v[1], v[2], l->err)) < 0)
+        return -1;
+    if ((t = tally_for(l->a, v[0], (uint32_t)group, &oom)) != NULL)
+        t->activations++;
+    return oom ? ms_error_set(l->err, "out of memory") : 0;
+}
+
+/* Row: first_day, account_id of a role: counted in its account's group,
+ * not at all without an accounts row (as the inner join had it). */
+static int add_role(void *ctx, int ncols, const char *const *v)
+{
+    load_ctx *l = ctx;
+    const account_attr *attr;
+    int oom = 0;
+    kpi_tally *t;
+    if (ncols != 2)
+        return ms_error_set(l->err, "roles: unexpected row");
+    if (!v[1] || !(attr = account_attrs_find(l->a, v[1])))
+        return 0;
+    if ((t = tally_for(l->a, v[0], attr->group, &oom)) != NULL)
+        t->new_roles++;
+    return oom ? ms_error_set(l->err, "out of memory") : 0;
 }
 
 static const char q_all[] =
-    "SELECT account_id, platform, country, cohort_day FROM accounts WHERE game_id = $1";
+    "SELECT account_id, platform, country, cohort_day, role_day, pay_day FROM accounts "
+    "WHERE game_id = $1";
+static const char q_all_devices[] =
+    "SELECT first_day, platform, country FROM devices WHERE game_id = $1";
+static const char q_all_roles[] = "SELECT first_day, account_id FROM roles WHERE game_id = $1";
 /* The accounts a day's facts refer to; the IN list probes the primary key. */
 static const char q_day[] =
-    "SELECT account_id, platform, country, cohort_day FROM accounts WHERE game_id = $1 AND "
+    "SELECT account_id, platform, country, cohort_day, role_day, pay_day FROM accounts "
+    "WHERE game_id = $1 AND "
     "account_id IN (SELECT account_id FROM activity WHERE game_id = $1 AND day = $2 "
     "UNION ALL SELECT account_id FROM roles WHERE game_id = $1 AND first_day = $2 "
     "UNION ALL SELECT account_id FROM payments WHERE game_id = $1 AND day = $2)";
@@ -91,8 +207,18 @@ int account_attrs_load(account_attrs *a, warehouse *wh, const char *game_id,
         scan = 1;
     else if (mode && strcmp(mode, "days") == 0)
         scan = 0;
-    if (scan)
-        return wh_query(wh, q_all, "t", params, add_account, &l, err) < 0 ? -1 : 0;
+    if (scan) {
+        a->days = days;
+        a->n_days = n_days;
+        if (wh_query(wh, q_all, "t", params, add_account, &l, err) < 0 ||
+            wh_query(wh, q_all_devices, "t", params, add_device, &l, err) < 0 ||
+            wh_query(wh, q_all_roles, "t", params, add_role, &l, err) < 0)
+            return -1;
+        a->days = NULL;
+        a->n_days = 0;
+        a->tallied = 1;
+        return 0;
+    }
     for (i = 0; i < n_days; i++) {
         snprintf(day, sizeof day, "%" PRId32, days[i]);
         if (wh_query(wh, q_day, "ti", params, add_account, &l, err) < 0)

@@ -20,6 +20,15 @@
  * Platform and country are kept as a group (the pair), with a NULL platform
  * read as "other" and a NULL country as "ZZ", as the breakdowns show them.
  *
+ * Tallies: when every account is read, the same scan, plus one scan of the
+ * game's devices and one of its roles, also counts per day (of `days`) and
+ * group what the daily KPIs otherwise ask the warehouse for day by day
+ * through secondary indexes (a table lookup per row): activations,
+ * registrations (and those with a role the same day), accounts with their
+ * first role, new roles, first-time payers. For a few days there are no
+ * tallies and the daily KPIs use their queries; tests/e2e/account_attrs.sh
+ * has both ways give the same table.
+ *
  * Ownership: an account_attrs owns its maps and strings; the pointers the
  * accessors return stay valid until account_attrs_free.
  */
@@ -47,25 +56,42 @@ typedef struct account_attr {
     int32_t cohort_day; /* local day, or ACCOUNT_NO_COHORT */
 } account_attr;
 
+/* The counts of one day and group (kpi_tally fields mirror daily_kpi's). */
+typedef struct kpi_tally {
+    int64_t activations, registrations, role_same_day, new_role_accounts, new_roles,
+        new_payers;
+} kpi_tally;
+
 typedef struct account_attrs {
     keymap accounts;    /* account_id -> id; attr[id] */
     account_attr *attr;
     size_t cap;
     keymap groups;      /* "platform\0country" -> group */
+    int tallied;        /* every account was read, and the tallies made */
+    const int32_t *days; /* the days tallied (sorted), while loading */
+    size_t n_days;
+    keymap tally_keys;  /* (day, group) as 8 bytes -> tally[id] */
+    kpi_tally *tally;
+    size_t tally_cap;
 } account_attrs;
 
 void account_attrs_init(account_attrs *a);
 void account_attrs_free(account_attrs *a);
 
 /* Reads the attributes of the accounts of game_id that the facts of `days`
- * (n_days local days) refer to, adding to what *a holds. Returns 0, or -1
- * with err set. */
+ * (n_days local days, sorted, distinct) refer to, and the tallies when it
+ * reads every account; call once on a fresh *a. Returns 0, or -1 with err
+ * set. */
 int account_attrs_load(account_attrs *a, warehouse *wh, const char *game_id,
                        const int32_t *days, size_t n_days, ms_error *err);
 
 /* The attributes of account_id, or NULL when it has no accounts row (the
  * fact then counts in no cell, as an inner join would have it). */
 const account_attr *account_attrs_find(const account_attrs *a, const char *account_id);
+
+/* The tally of (day, group), NULL when nothing was counted there. Only
+ * when a->tallied. */
+const kpi_tally *account_attrs_tally(const account_attrs *a, int32_t day, uint32_t group);
 
 /* The platform and country of a group, never NULL. */
 const char *account_group_platform(const account_attrs *a, uint32_t group);

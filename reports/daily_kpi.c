@@ -126,6 +126,28 @@ static int count_payer(void *ctx, int ncols, const char *const *v)
     return 0;
 }
 
+/* The counts account_attrs tallied for the day, when it did (the queries
+ * marked `tallied` below are then not run). */
+static int add_tallies(kpi_day *k)
+{
+    uint32_t g;
+    for (g = 0; g < (uint32_t)k->attrs->groups.count; g++) {
+        const kpi_tally *t = account_attrs_tally(k->attrs, k->day, g);
+        kpi_cell *c;
+        if (!t)
+            continue;
+        if (!(c = cell_for_group(k, g)))
+            return ms_error_set(k->err, "too many platform/country combinations");
+        c->activations += t->activations;
+        c->registrations += t->registrations;
+        c->role_same_day += t->role_same_day;
+        c->new_role_accounts += t->new_role_accounts;
+        c->new_roles += t->new_roles;
+        c->new_payers += t->new_payers;
+    }
+    return 0;
+}
+
 /* Rows: platform, country, n [, m]: adds n (and m) to the given fields. */
 typedef struct count_target {
     kpi_day *k;
@@ -324,19 +346,21 @@ int daily_kpi_compute(warehouse *wh, const char *game_id, int32_t day,
     struct {
         const char *sql;
         size_t off1, off2;
+        int tallied; /* counted by account_attrs' scans when it has tallies */
     } counts[] = {
-        {q_activations, offsetof(kpi_cell, activations), 0},
-        {q_registrations, offsetof(kpi_cell, registrations), offsetof(kpi_cell, role_same_day)},
-        {q_role_accounts, offsetof(kpi_cell, new_role_accounts), 0},
-        {q_dau_payers_only, offsetof(kpi_cell, dau), 0},
-        {q_new_payers, offsetof(kpi_cell, new_payers), 0},
+        {q_activations, offsetof(kpi_cell, activations), 0, 1},
+        {q_registrations, offsetof(kpi_cell, registrations), offsetof(kpi_cell, role_same_day), 1},
+        {q_role_accounts, offsetof(kpi_cell, new_role_accounts), 0, 1},
+        {q_dau_payers_only, offsetof(kpi_cell, dau), 0, 0},
+        {q_new_payers, offsetof(kpi_cell, new_payers), 0, 1},
     };
     struct {
         const char *sql;
         size_t off;
+        int tallied;
     } account_counts[] = {
-        {q_new_role_accounts, offsetof(kpi_cell, new_roles)},
-        {q_active_accounts, offsetof(kpi_cell, dau)},
+        {q_new_role_accounts, offsetof(kpi_cell, new_roles), 1},
+        {q_active_accounts, offsetof(kpi_cell, dau), 0},
     };
 
     memset(st, 0, sizeof *st);
@@ -360,13 +384,19 @@ int daily_kpi_compute(warehouse *wh, const char *game_id, int32_t day,
     params[1] = day_num;
     t.k = &k;
     for (i = 0; i < MS_ARRAY_LEN(counts); i++) {
+        if (counts[i].tallied && attrs->tallied)
+            continue;
         t.off1 = counts[i].off1;
         t.off2 = counts[i].off2;
         if (wh_query(wh, counts[i].sql, "ti", params, add_counts, &t, err) < 0)
             goto out;
     }
+    if (attrs->tallied && add_tallies(&k) != 0)
+        goto out;
     ac.k = &k;
     for (i = 0; i < MS_ARRAY_LEN(account_counts); i++) {
+        if (account_counts[i].tallied && attrs->tallied)
+            continue;
         ac.off = account_counts[i].off;
         if (wh_query(wh, account_counts[i].sql, "ti", params, count_account, &ac, err) < 0)
             goto out;

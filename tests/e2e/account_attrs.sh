@@ -2,16 +2,19 @@
 # The daily KPIs put a day's facts (active accounts, new roles, payers,
 # revenue) in their account's cell through account attributes read into
 # memory (reports/account_attrs.h): every account of the game for a backfill
-# or a first load (7 days or more), those of each day's facts otherwise.
+# or a first load (7 days or more), with the day's account, device and role
+# counts tallied by the same scans, those of each day's facts otherwise.
 # Both ways must give the figures the warehouse's own join gives:
 #  1. the golden scenario, each way forced (MOONSTAT_TEST_ACCOUNT_ATTRS):
 #     daily_kpi equals the expected exports byte for byte;
 #  2. generated data with every awkward kind of line (moonstat-gen
 #     --awkward 1, ~20000 events, 6 days), two nightly runs each way: the
-#     daily_kpi tables are identical, and their cells' DAU, new roles,
-#     payers and new-user payers equal those of SQL joins of the facts with
-#     the accounts table (the queries the reports used before), in every
-#     row of every day: the total, each platform, each country (SQLite; on
+#     daily_kpi tables are identical, and their DAU, new roles, payers and
+#     new-user payers equal those of SQL joins of the facts with the
+#     accounts table (the queries the reports used before), their
+#     activations, registrations, accounts with a first role and first-time
+#     payers those of grouping the devices and accounts tables, in every row
+#     of every day: the total, each platform, each country (SQLite; on
 #     PostgreSQL the two ways are compared).
 source "$(dirname "$0")/lib.sh"
 
@@ -63,7 +66,7 @@ check "generated: daily_kpi is the same either way" cmp -s "$WORK/scan.kpi" "$WO
 
 if ! pg_testing; then
     # The oracle: per game, local day and (platform, country), from joins.
-    check "generated: DAU, new roles, payers, new-user payers equal the SQL joins'" \
+    check "generated: the KPI counts equal those of SQL over the facts" \
         python3 - "$WORK/scan/warehouse.db" <<'PY'
 import datetime, sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
@@ -75,7 +78,7 @@ def add(sql, col):
         country = country if country is not None else "ZZ"
         # the rows of daily_kpi: the total, per platform, per country
         for key in ((game, date, "ALL", "ALL"), (game, date, plat, "ALL"), (game, date, "ALL", country)):
-            want.setdefault(key, [0, 0, 0, 0])[col] += n
+            want.setdefault(key, [0] * 8)[col] += n
 J = "JOIN accounts a ON a.game_id = x.game_id AND a.account_id = x.account_id"
 PAID = "status = 'paid' AND sandbox = 0"
 add("SELECT x.game_id, x.day, a.platform, a.country, count(*) FROM activity x %s "
@@ -91,10 +94,17 @@ add("SELECT x.game_id, x.day, a.platform, a.country, count(*) FROM (SELECT DISTI
 add("SELECT x.game_id, x.day, a.platform, a.country, count(*) FROM (SELECT DISTINCT game_id, "
     "day, account_id FROM payments WHERE %s) x %s WHERE a.cohort_day = x.day "
     "GROUP BY 1, 2, 3, 4" % (PAID, J), 3)
+add("SELECT game_id, first_day, platform, country, count(*) FROM devices GROUP BY 1, 2, 3, 4", 4)
+add("SELECT game_id, cohort_day, platform, country, count(*) FROM accounts "
+    "WHERE cohort_day IS NOT NULL GROUP BY 1, 2, 3, 4", 5)
+add("SELECT game_id, role_day, platform, country, count(*) FROM accounts "
+    "WHERE role_day IS NOT NULL GROUP BY 1, 2, 3, 4", 6)
+add("SELECT game_id, pay_day, platform, country, count(*) FROM accounts "
+    "WHERE pay_day IS NOT NULL GROUP BY 1, 2, 3, 4", 7)
 got = {}
 for game, date, plat, country, *v in db.execute(
-        "SELECT game_id, date, platform, country, dau, new_roles, payers, new_user_payers "
-        "FROM daily_kpi"):
+        "SELECT game_id, date, platform, country, dau, new_roles, payers, new_user_payers, "
+        "activations, registrations, new_role_accounts, new_payers FROM daily_kpi"):
     got[(game, date, plat, country)] = list(v)
 dates = {k[1] for k in got}
 want = {k: v for k, v in want.items() if k[1] in dates and any(v)}
@@ -102,8 +112,8 @@ got = {k: v for k, v in got.items() if any(v)}
 bad = sorted(k for k in set(want) | set(got) if want.get(k) != got.get(k))
 for k in bad[:5]:
     print("cell", k, "oracle", want.get(k), "daily_kpi", got.get(k), file=sys.stderr)
-sys.exit(1 if bad or len(got) < 50 or not any(v[1] for v in got.values())
-         or not any(v[3] for v in got.values()) else 0)
+sys.exit(1 if bad or len(got) < 50 or not all(any(v[i] for v in got.values()) for i in range(8))
+         else 0)
 PY
 fi
 finish
