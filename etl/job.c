@@ -208,6 +208,7 @@ static int stage_ingest(job *j)
         ingest_result_free(&res);
         return -1;
     }
+    clock_gettime(CLOCK_MONOTONIC, &t0); /* the store's own time, not the read's again */
     if (wh_begin(j->wh, &j->err) != 0)
         goto fail;
     if (merge_facts(j->wh, j->cfg, (const tz_zone *const *)j->zones, &res.facts, res.dq,

@@ -202,29 +202,32 @@ int account_attrs_load(account_attrs *a, warehouse *wh, const char *game_id,
     char day[24];
     const char *params[2] = {game_id, day};
     size_t i;
+    int rc = -1;
 
     if (mode && strcmp(mode, "scan") == 0)
         scan = 1;
     else if (mode && strcmp(mode, "days") == 0)
         scan = 0;
-    if (scan) {
-        a->days = days;
+    if (scan && n_days > 0) {
+        a->days = days; /* read by the row callbacks: which days to tally */
         a->n_days = n_days;
         if (wh_query(wh, q_all, "t", params, add_account, &l, err) < 0 ||
             wh_query(wh, q_all_devices, "t", params, add_device, &l, err) < 0 ||
             wh_query(wh, q_all_roles, "t", params, add_role, &l, err) < 0)
-            return -1;
-        a->days = NULL;
-        a->n_days = 0;
+            goto out;
         a->tallied = 1;
-        return 0;
+    } else {
+        for (i = 0; i < n_days; i++) {
+            snprintf(day, sizeof day, "%" PRId32, days[i]);
+            if (wh_query(wh, q_day, "ti", params, add_account, &l, err) < 0)
+                goto out;
+        }
     }
-    for (i = 0; i < n_days; i++) {
-        snprintf(day, sizeof day, "%" PRId32, days[i]);
-        if (wh_query(wh, q_day, "ti", params, add_account, &l, err) < 0)
-            return -1;
-    }
-    return 0;
+    rc = 0;
+out:
+    a->days = NULL;
+    a->n_days = 0;
+    return rc;
 }
 
 const account_attr *account_attrs_find(const account_attrs *a, const char *account_id)

@@ -90,7 +90,8 @@ int account_attrs_load(account_attrs *a, warehouse *wh, const char *game_id,
 const account_attr *account_attrs_find(const account_attrs *a, const char *account_id);
 
 /* The tally of (day, group), NULL when nothing was counted there. Only
- * when a->tallied. */
+ * when a->tallied, and only for one of the days it was loaded for: any
+ * other day reads as all zero. */
 const kpi_tally *account_attrs_tally(const account_attrs *a, int32_t day, uint32_t group);
 
 /* The platform and country of a group, never NULL. */

@@ -303,9 +303,10 @@ static const char q_role_accounts[] =
     "SELECT platform, country, count(*) FROM accounts WHERE game_id = $1 AND role_day = $2 "
     "GROUP BY platform, country";
 /* Facts counted in their account's cell (account_attrs.h): one account id
- * per row. New roles: each role once; DAU = accounts with events on the day
- * (these) + payers without events that day (q_dau_payers_only). */
-static const char q_new_role_accounts[] =
+ * per row. New roles: the owner of each new role, once per role; DAU =
+ * accounts with events on the day (these) + payers without events that day
+ * (q_dau_payers_only). */
+static const char q_new_role_owners[] =
     "SELECT account_id FROM roles WHERE game_id = $1 AND first_day = $2";
 static const char q_active_accounts[] =
     "SELECT account_id FROM activity WHERE game_id = $1 AND day = $2";
@@ -359,7 +360,7 @@ int daily_kpi_compute(warehouse *wh, const char *game_id, int32_t day,
         size_t off;
         int tallied;
     } account_counts[] = {
-        {q_new_role_accounts, offsetof(kpi_cell, new_roles), 1},
+        {q_new_role_owners, offsetof(kpi_cell, new_roles), 1},
         {q_active_accounts, offsetof(kpi_cell, dau), 0},
     };
 
