@@ -179,12 +179,17 @@ static int add_role(void *ctx, int ncols, const char *const *v)
     return oom ? ms_error_set(l->err, "out of memory") : 0;
 }
 
+/* The whole game, in primary-key order: SQLite then walks the table through
+ * its key index, i.e. mostly in the order the rows were written, instead of
+ * through a day index that jumps around the table (devices 1.09 -> 0.62 s,
+ * roles 0.76 -> 0.46 s on the 5M warehouse). */
 static const char q_all[] =
     "SELECT account_id, platform, country, cohort_day, role_day, pay_day FROM accounts "
-    "WHERE game_id = $1";
+    "WHERE game_id = $1 ORDER BY account_id";
 static const char q_all_devices[] =
-    "SELECT first_day, platform, country FROM devices WHERE game_id = $1";
-static const char q_all_roles[] = "SELECT first_day, account_id FROM roles WHERE game_id = $1";
+    "SELECT first_day, platform, country FROM devices WHERE game_id = $1 ORDER BY device_id";
+static const char q_all_roles[] =
+    "SELECT first_day, account_id FROM roles WHERE game_id = $1 ORDER BY server_id, role_id";
 /* The accounts a day's facts refer to; the IN list probes the primary key. */
 static const char q_day[] =
     "SELECT account_id, platform, country, cohort_day, role_day, pay_day FROM accounts "
