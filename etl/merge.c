@@ -188,17 +188,25 @@ enum key_shape {
     KEY_ORDER_STATUS  /* key = order_id NUL 'p'|'r': k1 = order_id, k2 = paid|refunded */
 };
 
-/* Stages the keys of km whose game already has rows of this kind. Sets
- * *staged to the number of keys staged (no read-back is needed at 0). */
+/* Stages the keys of km whose game already has rows of this kind, in the
+ * table's key order (load_order.h): the read-back that joins them with the
+ * table then probes its key index from one end to the other, neighbouring
+ * pages one after another, instead of at random (a night's 88K accounts:
+ * 0.83 s in first-seen order). Sets *staged to the number of keys staged
+ * (no read-back is needed at 0). */
 static int stage_keys(merge_ctx *m, const keymap *km, int kind, enum key_shape shape,
                       size_t *staged)
 {
-    size_t i;
+    uint32_t *order = NULL;
+    size_t n;
+    int rc = -1;
     *staged = 0;
+    if (km->count > 0 && !(order = load_order_by_key(km, m->game_rank)))
+        return ms_error_set(m->err, "out of memory");
     if (load_begin(m, "stage_keys", "game_id,k1,k2", "ttt") != 0)
-        return -1;
-    for (i = 0; i < km->count; i++) {
-        const keymap_entry *k = keymap_at(km, (uint32_t)i);
+        goto out;
+    for (n = 0; n < km->count; n++) {
+        const keymap_entry *k = keymap_at(km, order[n]);
         const char *second = k->key + strlen(k->key) + 1;
         const char *vals[3] = {m->cfg->games[k->ns].id, k->key, NULL};
         if (is_fresh(m, k->ns, kind))
@@ -208,10 +216,13 @@ static int stage_keys(merge_ctx *m, const keymap *km, int kind, enum key_shape s
         else if (shape == KEY_ORDER_STATUS)
             vals[2] = *second == 'p' ? "paid" : "refunded";
         if (load_row(m, vals) != 0)
-            return -1;
+            goto out;
         (*staged)++;
     }
-    return load_end(m);
+    rc = load_end(m);
+out:
+    free(order);
+    return rc;
 }
 
 /* Fills vals (and the 24-byte bufs it may point into) for row i; returns 1
@@ -1096,6 +1107,7 @@ static int merge_accounts(merge_ctx *m, const keymap *pay_accounts)
     keymap keys;
     account_rows a;
     acct_lookup l;
+    uint32_t *order = NULL;
     size_t i, n, staged = 0;
     int rc = -1, is_new;
 
@@ -1125,11 +1137,13 @@ static int merge_accounts(merge_ctx *m, const keymap *pay_accounts)
     if (!a.rows || !a.olds || !a.countries)
         goto oom;
     /* Keys are looked up unless both the account and its payments are
-     * known to be absent (pay_from_batch). */
+     * known to be absent (pay_from_batch); in key order, as stage_keys. */
+    if (!(order = load_order_by_key(&keys, m->game_rank)))
+        goto oom;
     if (load_begin(m, "stage_keys", "game_id,k1,k2", "ttt") != 0)
         goto out;
     for (i = 0; i < n; i++) {
-        const keymap_entry *k = keymap_at(&keys, (uint32_t)i);
+        const keymap_entry *k = keymap_at(&keys, order[i]);
         const char *vals[3] = {m->cfg->games[k->ns].id, k->key, NULL};
         if (pay_from_batch(m, k->ns))
             continue;
@@ -1170,6 +1184,7 @@ static int merge_accounts(merge_ctx *m, const keymap *pay_accounts)
 oom:
     ms_error_set(m->err, "out of memory");
 out:
+    free(order);
     free(a.rows);
     free((account_row *)a.olds);
     free(a.countries);
