@@ -174,3 +174,22 @@ void ms_utc_now(char out[21])
     }
     strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
+
+void *ms_grow(void *items, size_t *cap, size_t need, size_t size, size_t first)
+{
+    size_t ncap = *cap ? *cap : (first ? first : 1);
+    void *p;
+    if (need <= *cap)
+        return items;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2)
+            return NULL;
+        ncap *= 2;
+    }
+    if (size && ncap > SIZE_MAX / size)
+        return NULL;
+    if (!(p = realloc(items, ncap * size)))
+        return NULL;
+    *cap = ncap;
+    return p;
+}

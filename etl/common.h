@@ -69,6 +69,13 @@ void ms_log(ms_log_level level, const char *fmt, ...) __attribute__((format(prin
  * Returns NULL on allocation failure. */
 char *ms_strndup(const char *p, size_t n);
 
+/* A growable array: returns `items` (of *cap elements of `size` bytes)
+ * reallocated to hold at least `need`, doubling from `first`, and updates
+ * *cap; NULL on allocation failure or overflow, when `items` and *cap are
+ * unchanged and still the caller's. Use: p = ms_grow(a, &cap, n + 1, sizeof
+ * *a, 64); if (!p) fail; a = p; */
+void *ms_grow(void *items, size_t *cap, size_t need, size_t size, size_t first);
+
 /* The current time as "YYYY-MM-DDTHH:MM:SSZ" (UTC). */
 void ms_utc_now(char out[21]);
 

@@ -39,6 +39,7 @@ static int cmp_day(const void *key, const void *elem)
 static kpi_tally *tally_for(account_attrs *a, const char *v, uint32_t group, int *oom)
 {
     unsigned char key[8];
+    kpi_tally *tally;
     int32_t day;
     int64_t id;
     int is_new;
@@ -51,14 +52,9 @@ static kpi_tally *tally_for(account_attrs *a, const char *v, uint32_t group, int
     memcpy(key + 4, &group, 4);
     if ((id = keymap_put(&a->tally_keys, 0, (const char *)key, sizeof key, &is_new)) < 0)
         goto oom;
-    if ((size_t)id >= a->tally_cap) {
-        size_t ncap = a->tally_cap ? a->tally_cap * 2 : 256;
-        kpi_tally *p = realloc(a->tally, ncap * sizeof *p);
-        if (!p)
-            goto oom;
-        a->tally = p;
-        a->tally_cap = ncap;
-    }
+    if (!(tally = ms_grow(a->tally, &a->tally_cap, (size_t)id + 1, sizeof *tally, 256)))
+        goto oom;
+    a->tally = tally;
     if (is_new)
         memset(&a->tally[id], 0, sizeof a->tally[id]);
     return &a->tally[id];
@@ -111,6 +107,7 @@ static int add_account(void *ctx, int ncols, const char *const *v)
 {
     load_ctx *l = ctx;
     account_attrs *a = l->a;
+    account_attr *attr;
     int64_t id, group;
     int is_new, oom = 0;
     kpi_tally *t;
@@ -123,14 +120,9 @@ static int add_account(void *ctx, int ncols, const char *const *v)
         return 0; /* read for an earlier day: the same row */
     if ((group = group_of(a, v[1], v[2], l->err)) < 0)
         return -1;
-    if ((size_t)id >= a->cap) {
-        size_t ncap = a->cap ? a->cap * 2 : 4096;
-        account_attr *p = realloc(a->attr, ncap * sizeof *p);
-        if (!p)
-            return ms_error_set(l->err, "out of memory");
-        a->attr = p;
-        a->cap = ncap;
-    }
+    if (!(attr = ms_grow(a->attr, &a->cap, (size_t)id + 1, sizeof *attr, 4096)))
+        return ms_error_set(l->err, "out of memory");
+    a->attr = attr;
     a->attr[id].group = (uint32_t)group;
     a->attr[id].cohort_day = v[3] ? (int32_t)strtol(v[3], NULL, 10) : ACCOUNT_NO_COHORT;
     if (!a->n_days)

@@ -72,58 +72,17 @@ static kpi_cell *cell_for_group(kpi_day *k, uint32_t group)
     return c;
 }
 
-/* The cell of the account in v[0], NULL (and *skip set) when it has no
- * accounts row: such a fact counts nowhere, as with an inner join. */
-static kpi_cell *account_cell(kpi_day *k, const char *account_id, const account_attr **attr,
-                              int *skip)
+/* The attributes and cell of an account: 1 when found; 0 when it has no
+ * accounts row (such a fact counts nowhere, as with an inner join); -1 on
+ * error (err set). */
+static int account_cell(kpi_day *k, const char *account_id, const account_attr **attr,
+                        kpi_cell **cell)
 {
-    kpi_cell *c;
-    *skip = 0;
-    if (!account_id || !(*attr = account_attrs_find(k->attrs, account_id))) {
-        *skip = 1;
-        return NULL;
-    }
-    if (!(c = cell_for_group(k, (*attr)->group)))
-        ms_error_set(k->err, "too many platform/country combinations");
-    return c;
-}
-
-/* Rows: account_id; adds 1 to the field at *off of the account's cell. */
-typedef struct account_count {
-    kpi_day *k;
-    size_t off;
-} account_count;
-
-static int count_account(void *ctx, int ncols, const char *const *v)
-{
-    account_count *t = ctx;
-    const account_attr *a;
-    int skip;
-    kpi_cell *c = account_cell(t->k, v[0], &a, &skip);
-    (void)ncols;
-    if (skip)
+    if (!account_id || !(*attr = account_attrs_find(k->attrs, account_id)))
         return 0;
-    if (!c)
-        return -1;
-    (*(int64_t *)((char *)c + t->off))++;
-    return 0;
-}
-
-/* Rows: account_id of a payer of the day. */
-static int count_payer(void *ctx, int ncols, const char *const *v)
-{
-    kpi_day *k = ctx;
-    const account_attr *a;
-    int skip;
-    kpi_cell *c = account_cell(k, v[0], &a, &skip);
-    (void)ncols;
-    if (skip)
-        return 0;
-    if (!c)
-        return -1;
-    c->payers++;
-    c->new_user_payers += a->cohort_day == k->day;
-    return 0;
+    if (!(*cell = cell_for_group(k, (*attr)->group)))
+        return ms_error_set(k->err, "too many platform/country combinations");
+    return 1;
 }
 
 /* The counts account_attrs tallied for the day, when it did (the queries
@@ -171,20 +130,38 @@ static int add_money(kpi_day *k, money_value *dst, const char *currency, const c
     return convert_add(k->fx, k->day, currency, sum_minor, dst, k->st, k->err);
 }
 
-/* Rows: account_id, currency, sum(amount_minor). Converted per account:
- * the conversion is exact (money.h), so the sum is the same as per cell. */
-static int add_revenue(void *ctx, int ncols, const char *const *v)
+/* Rows: account_id [, currency, sum(amount_minor)]: a fact of one account,
+ * put in the account's cell as `what` says. */
+typedef struct account_fact {
+    kpi_day *k;
+    enum { FACT_COUNT, FACT_PAYER, FACT_REVENUE } what;
+    size_t off; /* FACT_COUNT: the int64 field of kpi_cell that gets 1 */
+} account_fact;
+
+static int add_account_fact(void *ctx, int ncols, const char *const *v)
 {
-    kpi_day *k = ctx;
+    account_fact *f = ctx;
     const account_attr *a;
-    int skip;
-    kpi_cell *c = account_cell(k, v[0], &a, &skip);
-    (void)ncols;
-    if (skip)
-        return 0;
-    if (!c)
-        return -1;
-    return add_money(k, &c->revenue, v[1], v[2]);
+    kpi_cell *c;
+    int found = account_cell(f->k, v[0], &a, &c);
+    if (found <= 0)
+        return found;
+    switch (f->what) {
+    case FACT_COUNT:
+        (*(int64_t *)((char *)c + f->off))++;
+        break;
+    case FACT_PAYER:
+        c->payers++;
+        c->new_user_payers += a->cohort_day == f->k->day;
+        break;
+    case FACT_REVENUE:
+        /* Converted per account: the conversion is exact (money.h), so the
+         * sum is the same as per cell. */
+        if (ncols < 3)
+            return ms_error_set(f->k->err, "revenue query: unexpected row");
+        return add_money(f->k, &c->revenue, v[1], v[2]);
+    }
+    return 0;
 }
 
 /* Rows: platform, country, currency, count, sum(amount_minor) */
@@ -342,7 +319,7 @@ int daily_kpi_compute(warehouse *wh, const char *game_id, int32_t day,
     char day_num[24], date[11];
     const char *params[2];
     count_target t;
-    account_count ac;
+    account_fact fact;
     int rc = -1;
     struct {
         const char *sql;
@@ -394,16 +371,20 @@ int daily_kpi_compute(warehouse *wh, const char *game_id, int32_t day,
     }
     if (attrs->tallied && add_tallies(&k) != 0)
         goto out;
-    ac.k = &k;
+    fact.k = &k;
+    fact.what = FACT_COUNT;
     for (i = 0; i < MS_ARRAY_LEN(account_counts); i++) {
         if (account_counts[i].tallied && attrs->tallied)
             continue;
-        ac.off = account_counts[i].off;
-        if (wh_query(wh, account_counts[i].sql, "ti", params, count_account, &ac, err) < 0)
+        fact.off = account_counts[i].off;
+        if (wh_query(wh, account_counts[i].sql, "ti", params, add_account_fact, &fact, err) < 0)
             goto out;
     }
-    if (wh_query(wh, q_payer_accounts, "ti", params, count_payer, &k, err) < 0 ||
-        wh_query(wh, q_revenue, "ti", params, add_revenue, &k, err) < 0 ||
+    fact.what = FACT_PAYER;
+    if (wh_query(wh, q_payer_accounts, "ti", params, add_account_fact, &fact, err) < 0)
+        goto out;
+    fact.what = FACT_REVENUE;
+    if (wh_query(wh, q_revenue, "ti", params, add_account_fact, &fact, err) < 0 ||
         wh_query(wh, q_refunds, "ti", params, add_refunds, &k, err) < 0)
         goto out;
     if (st->fx_missing) {
