@@ -104,6 +104,10 @@ static const key_def keys[] = {
      .off = offsetof(config, threads), .lo = 0, .hi = 64,
      .doc = "Threads that read the input files, 0..64; 0 means the number of online CPUs, "
             "1 reads on the main thread. The result is the same whatever the number."},
+    {.section = SEC_MOONSTAT, .key = "fx_retry_delay_ms", .type = T_INT, .def = "500",
+     .off = offsetof(config, fx_retry_delay_ms), .lo = 0, .hi = 60000,
+     .doc = "Milliseconds before the first retry of an exchange-rate URL after a transient "
+            "failure, doubling for each of the 3 retries; 0..60000."},
 
     {.section = SEC_SOURCE, .key = "mysql", .type = T_MYSQL_URI, .required = 1,
      .off = offsetof(config, source_mysql),

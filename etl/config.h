@@ -53,6 +53,7 @@ typedef struct config {
     double max_reject_rate;   /* required, 0..1 */
     char *max_reject_rate_text; /* as written, a plain decimal [0-9]+(\.[0-9]+)? */
     int threads;              /* optional, default 0 = number of CPUs */
+    int fx_retry_delay_ms;    /* optional, default 500: the first back-off of an fx URL */
     /* [source] (optional; when present, mysql is required) */
     char *source_mysql;       /* mysql://user@host:port/db, NULL when absent */
     char *source_password_file; /* path, NULL when absent */

@@ -745,6 +745,10 @@ int job_run(const config *cfg, const job_options *opt)
     }
     {
         fx_store store = {j.wh, fx_store_load, fx_store_save};
+        fetch_options fo;
+        fetch_options_init(&fo);
+        fo.retry_delay_ms = cfg->fx_retry_delay_ms;
+        fx_table_set_fetch_options(j.fx, &fo);
         fx_table_set_store(j.fx, &store); /* copied */
     }
     switch (j.wh->ops->try_lock(j.wh->db, &j.err)) {

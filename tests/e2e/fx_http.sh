@@ -26,9 +26,12 @@ unset MOONSTAT_FETCH_TIMEOUT
 REPORTS="daily_kpi revenue revenue_by_currency ltv data_quality retention"
 KEY=key=SEKRET-c0ffee
 
-# use_fx DIR TEMPLATE: points DIR's configuration at TEMPLATE.
+# use_fx DIR TEMPLATE: points DIR's configuration at TEMPLATE, with 10 ms
+# before the first retry instead of 500 (the retries themselves are what the
+# failing cases check; waiting for them took 11 s of this test).
 use_fx() {
-    sed -i "s|^fx_rates .*|fx_rates           = $2|" "$1/moonstat.conf"
+    sed -i -e "s|^fx_rates .*|fx_rates           = $2|" -e "/^fx_retry_delay_ms/d" \
+        -e "/^\[moonstat\]/a fx_retry_delay_ms  = 10" "$1/moonstat.conf"
 }
 
 # same_as_expected DIR [REPORTS]: every expected partition of REPORTS

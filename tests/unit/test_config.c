@@ -125,6 +125,7 @@ static void test_golden(void)
     CHECK(cfg.max_reject_rate == 0.01);
     CHECK_STR(cfg.max_reject_rate_text, "0.01");
     CHECK_INT(cfg.threads, 0);
+    CHECK_INT(cfg.fx_retry_delay_ms, 500);
     CHECK(cfg.source_mysql == NULL);
     CHECK(cfg.source_password_file == NULL);
     CHECK_INT(cfg.n_games, 3);
@@ -179,6 +180,7 @@ static void test_syntax_and_defaults(void)
         "fx_rates = https://fx.example/{date}.json # url\n"
         "max_reject_rate = 1\n"
         "threads = 8\n"
+        "fx_retry_delay_ms = 0\n"
         "[source]\n"
         "mysql = mysql://etl_ro@sdk-replica:3306/moonsdk\n"
         "password_file = secrets/mysql.pass\n"
@@ -210,6 +212,7 @@ static void test_syntax_and_defaults(void)
     CHECK(cfg.max_reject_rate == 1.0);
     CHECK_STR(cfg.max_reject_rate_text, "1");
     CHECK_INT(cfg.threads, 8);
+    CHECK_INT(cfg.fx_retry_delay_ms, 0);
     CHECK_STR(cfg.source_mysql, "mysql://etl_ro@sdk-replica:3306/moonsdk");
     CHECK_STR(cfg.source_password_file, in_tmp("secrets/mysql.pass"));
     CHECK_INT(cfg.n_games, 1);
@@ -296,7 +299,8 @@ static void test_errors(void)
     CHECK_INT(load(MOONSTAT_OK "bogus = 1\n" GAME_OK, &cfg, &err), -1);
     snprintf(want, sizeof want,
              "%s:9: unknown key 'bogus' in [moonstat]; known keys there: input_dir, warehouse, "
-             "export_dir, quarantine_dir, reporting_currency, fx_rates, max_reject_rate, threads",
+             "export_dir, quarantine_dir, reporting_currency, fx_rates, max_reject_rate, threads, "
+             "fx_retry_delay_ms",
              conf_path);
     CHECK_STR(err.msg, want);
     CHECK(all_zero(&cfg));
@@ -400,6 +404,8 @@ static void test_errors(void)
             {"threads", "65", "not an integer in 0..64"},
             {"threads", "-1", "not an integer in 0..64"},
             {"threads", "4x", "not an integer in 0..64"},
+            {"fx_retry_delay_ms", "60001", "not an integer in 0..60000"},
+            {"fx_retry_delay_ms", "-1", "not an integer in 0..60000"},
         };
         for (size_t i = 0; i < MS_ARRAY_LEN(bad); i++) {
             char text[2048];
@@ -480,7 +486,7 @@ static void test_describe(void)
 {
     static const char *const all_keys[] = {
         "input_dir", "warehouse", "export_dir", "quarantine_dir", "reporting_currency",
-        "fx_rates", "max_reject_rate", "threads", "mysql", "password_file", "timezone",
+        "fx_rates", "max_reject_rate", "threads", "fx_retry_delay_ms", "mysql", "password_file", "timezone",
         "statements", "fee_rate", "token_env",
     };
     static const char *const sections[] = {"`[moonstat]`", "`[source]`", "`[game <id>]`",
