@@ -199,9 +199,12 @@ static int stage_keys(merge_ctx *m, const keymap *km, int kind, enum key_shape s
 {
     uint32_t *order = NULL;
     size_t n;
-    int rc = -1;
+    int any_fresh, any_stored, rc = -1;
     *staged = 0;
-    if (km->count > 0 && !(order = load_order_by_key(km, m->game_rank)))
+    kind_mix(m, kind, &any_fresh, &any_stored);
+    if (!any_stored || km->count == 0)
+        return 0; /* every game's first load: nothing to read back, nothing to sort */
+    if (!(order = load_order_by_key(km, m->game_rank)))
         return ms_error_set(m->err, "out of memory");
     if (load_begin(m, "stage_keys", "game_id,k1,k2", "ttt") != 0)
         goto out;
@@ -1138,11 +1141,13 @@ static int merge_accounts(merge_ctx *m, const keymap *pay_accounts)
         goto oom;
     /* Keys are looked up unless both the account and its payments are
      * known to be absent (pay_from_batch); in key order, as stage_keys. */
-    if (!(order = load_order_by_key(&keys, m->game_rank)))
+    for (i = 0; i < m->cfg->n_games && pay_from_batch(m, (uint32_t)i); i++)
+        ;
+    if (i < m->cfg->n_games && !(order = load_order_by_key(&keys, m->game_rank)))
         goto oom;
     if (load_begin(m, "stage_keys", "game_id,k1,k2", "ttt") != 0)
         goto out;
-    for (i = 0; i < n; i++) {
+    for (i = 0; order && i < n; i++) {
         const keymap_entry *k = keymap_at(&keys, order[i]);
         const char *vals[3] = {m->cfg->games[k->ns].id, k->key, NULL};
         if (pay_from_batch(m, k->ns))
