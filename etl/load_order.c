@@ -130,16 +130,11 @@ static int collect_index(void *ctx, int ncols, const char *const *v)
         l->bad_name = 1;
         return 1;
     }
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? 2 * d->cap : 8;
-        deferred_index *p = realloc(d->ix, cap * sizeof *p);
-        if (!p) {
-            l->oom = 1;
-            return 1;
-        }
-        d->ix = p;
-        d->cap = cap;
+    if (!(ix = ms_grow(d->ix, &d->cap, d->n + 1, sizeof *ix, 8))) {
+        l->oom = 1;
+        return 1;
     }
+    d->ix = ix;
     ix = &d->ix[d->n];
     ix->name = strdup(v[0]);
     ix->create = strdup(v[1]);

@@ -1112,7 +1112,7 @@ static int merge_accounts(merge_ctx *m, const keymap *pay_accounts)
     acct_lookup l;
     uint32_t *order = NULL;
     size_t i, n, staged = 0;
-    int rc = -1, is_new;
+    int any_stored = 0, rc = -1, is_new;
 
     memset(&a, 0, sizeof a);
     /* The accounts to look at: those of the batch and those whose paid
@@ -1141,9 +1141,9 @@ static int merge_accounts(merge_ctx *m, const keymap *pay_accounts)
         goto oom;
     /* Keys are looked up unless both the account and its payments are
      * known to be absent (pay_from_batch); in key order, as stage_keys. */
-    for (i = 0; i < m->cfg->n_games && pay_from_batch(m, (uint32_t)i); i++)
-        ;
-    if (i < m->cfg->n_games && !(order = load_order_by_key(&keys, m->game_rank)))
+    for (i = 0; i < m->cfg->n_games; i++)
+        any_stored |= !pay_from_batch(m, (uint32_t)i);
+    if (any_stored && !(order = load_order_by_key(&keys, m->game_rank)))
         goto oom;
     if (load_begin(m, "stage_keys", "game_id,k1,k2", "ttt") != 0)
         goto out;

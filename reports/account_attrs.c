@@ -129,7 +129,7 @@ static int add_account(void *ctx, int ncols, const char *const *v)
         return 0; /* no tallies */
     if ((t = tally_for(a, v[3], (uint32_t)group, &oom)) != NULL) {
         t->registrations++;
-        t->role_same_day += v[4] && strcmp(v[4], v[3]) == 0;
+        t->role_same_day += v[4] && (int32_t)strtol(v[4], NULL, 10) == a->attr[id].cohort_day;
     }
     if ((t = tally_for(a, v[4], (uint32_t)group, &oom)) != NULL)
         t->new_role_accounts++;

@@ -6,9 +6,10 @@
  * the cell of its registration attributes); facts that carry an account are
  * read with their account id and put in its cell in memory (attrs, which
  * must hold the accounts of the day's facts and, when it has tallies, have
- * been loaded for the day: account_attrs.h). Money is summed per currency
- * in integer minor units by the warehouse, converted exactly with the day's
- * rate and rounded once when written. The rows replace the game's rows
+ * been loaded for the day: account_attrs.h). Money is summed per account
+ * and currency in integer minor units by the warehouse, converted exactly
+ * with the day's rate (so the cells' sums are exact) and rounded once when
+ * written. The rows replace the game's rows
  * of that date in the daily_kpi table and the partition is marked for
  * export, inside the caller's transaction.
  */
