@@ -3,9 +3,11 @@
  */
 #include "common.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #define BUF_DEFAULT_LIMIT ((size_t)1 << 30)
@@ -191,5 +193,22 @@ void *ms_grow(void *items, size_t *cap, size_t need, size_t size, size_t first)
     if (!(p = realloc(items, ncap * size)))
         return NULL;
     *cap = ncap;
+    return p;
+}
+
+#define HUGE_PAGE ((uintptr_t)2 << 20)
+
+void *ms_calloc_table(size_t n, size_t size)
+{
+    void *p = calloc(n, size);
+    uintptr_t from, to;
+    if (!p || n > SIZE_MAX / size || n * size < 4 * HUGE_PAGE)
+        return p;
+    from = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    to = ((uintptr_t)p + n * size) & ~(HUGE_PAGE - 1);
+    /* The result is deliberately ignored: a kernel without transparent huge
+     * pages (EINVAL) or one that declines leaves the table on small pages,
+     * which is only slower. */
+    (void)madvise((void *)from, to - from, MADV_HUGEPAGE);
     return p;
 }

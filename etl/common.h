@@ -76,6 +76,13 @@ char *ms_strndup(const char *p, size_t n);
  * *a, 64); if (!p) fail; a = p; */
 void *ms_grow(void *items, size_t *cap, size_t need, size_t size, size_t first);
 
+/* calloc(n, size) for a big hash table: when the table spans several huge
+ * pages, the kernel is asked to back it with them (madvise MADV_HUGEPAGE),
+ * since random probes into hundreds of megabytes of 4 KiB pages miss the TLB
+ * on nearly every probe. The advice is a hint: where it is refused the table
+ * works the same. Free with free(). NULL on allocation failure. */
+void *ms_calloc_table(size_t n, size_t size);
+
 /* The current time as "YYYY-MM-DDTHH:MM:SSZ" (UTC). */
 void ms_utc_now(char out[21]);
 

@@ -244,93 +244,125 @@ int fact_batch_add(fact_batch *b, const sdk_event *ev)
 }
 
 /* Folding a batch into another replays its facts as if they were events. */
+/* The id in dst of src's key i, the key's hash reused; the slot of key
+ * i + KEYMAP_PREFETCH_AHEAD is asked for meanwhile. dst must have room
+ * reserved for all of src's keys. */
+static int64_t absorb_key(keymap *dst, const keymap *src, size_t i)
+{
+    const keymap_entry *k = keymap_at(src, (uint32_t)i);
+    int is_new;
+    if (i + KEYMAP_PREFETCH_AHEAD < src->count)
+        keymap_prefetch(dst, keymap_at(src, (uint32_t)(i + KEYMAP_PREFETCH_AHEAD))->hash);
+    return keymap_put_hashed(dst, k->ns, k->key, k->len, k->hash, &is_new);
+}
+
+/* The activity key of src's slot i in dst's account ids (0: empty slot). */
+static inline uint64_t absorbed_activity(const fact_batch *src, const uint32_t *account_in_dst,
+                                         size_t i)
+{
+    uint64_t key = src->activity.slot[i].lo;
+    if (!key)
+        return 0;
+    return ((uint64_t)account_in_dst[activity_account(key)] + 1) << 32 | (uint32_t)key;
+}
+
 int fact_batch_absorb(fact_batch *dst, const fact_batch *src)
 {
+    uint32_t *account_in_dst = NULL; /* src account id -> dst account id */
     size_t i;
+    int rc = -1;
+
+    if (keymap_reserve(&dst->devices, src->devices.count) != 0 ||
+        keymap_reserve(&dst->accounts, src->accounts.count) != 0 ||
+        keymap_reserve(&dst->roles, src->roles.count) != 0 ||
+        keymap_reserve(&dst->payments, src->payments.count) != 0 ||
+        fp_set_reserve(&dst->activity, src->activity.count) != 0)
+        goto out;
+    if (src->accounts.count &&
+        !(account_in_dst = malloc(src->accounts.count * sizeof *account_in_dst)))
+        goto out;
     for (i = 0; i < src->devices.count; i++) {
-        const keymap_entry *k = keymap_at(&src->devices, (uint32_t)i);
         const device_fact *s = &src->device[i];
-        int64_t id = put_key(&dst->devices, k->ns, k->key, k->len);
+        int64_t id = absorb_key(&dst->devices, &src->devices, i);
         device_fact *d;
         int r;
         if (id < 0 || ensure_slot((void **)&dst->device, &dst->device_cap, (size_t)id,
                                   sizeof *dst->device))
-            return -1;
+            goto out;
         d = &dst->device[id];
         r = take_if_earlier(dst, &d->first, s->first.ts, s->first.eid, s->first.eid_len);
         if (r < 0)
-            return -1;
+            goto out;
         if (r > 0) {
             d->platform = s->platform;
             memcpy(d->country, s->country, 3);
         }
     }
     for (i = 0; i < src->accounts.count; i++) {
-        const keymap_entry *k = keymap_at(&src->accounts, (uint32_t)i);
         const account_fact *s = &src->account[i];
-        account_fact *a = account_slot(dst, k->ns, k->key, k->len, NULL);
+        int64_t id = absorb_key(&dst->accounts, &src->accounts, i);
+        account_fact *a;
         int r;
-        if (!a)
-            return -1;
+        if (id < 0 || ensure_slot((void **)&dst->account, &dst->account_cap, (size_t)id,
+                                  sizeof *dst->account))
+            goto out;
+        account_in_dst[i] = (uint32_t)id;
+        a = &dst->account[id];
         r = take_if_earlier(dst, &a->reg, s->reg.ts, s->reg.eid, s->reg.eid_len);
         if (r < 0)
-            return -1;
+            goto out;
         if (r > 0) {
             a->reg_platform = s->reg_platform;
             memcpy(a->reg_country, s->reg_country, 3);
         }
         r = take_if_earlier(dst, &a->act, s->act.ts, s->act.eid, s->act.eid_len);
         if (r < 0)
-            return -1;
+            goto out;
         if (r > 0) {
             a->act_platform = s->act_platform;
             memcpy(a->act_country, s->act_country, 3);
         }
         if (take_if_earlier(dst, &a->role, s->role.ts, s->role.eid, s->role.eid_len) < 0)
-            return -1;
+            goto out;
     }
     for (i = 0; i < src->activity.n_slots; i++) {
-        uint64_t key = src->activity.lo[i];
-        const keymap_entry *k;
-        int64_t aid;
-        if (!key)
-            continue;
-        k = keymap_at(&src->accounts, activity_account(key));
-        if (!account_slot(dst, k->ns, k->key, k->len, &aid) ||
-            add_activity(dst, aid, activity_day(key)) != 0)
-            return -1;
+        uint64_t key;
+        if (i + KEYMAP_PREFETCH_AHEAD < src->activity.n_slots &&
+            (key = absorbed_activity(src, account_in_dst, i + KEYMAP_PREFETCH_AHEAD)))
+            fp_set_prefetch(&dst->activity, key, 0);
+        if ((key = absorbed_activity(src, account_in_dst, i)) &&
+            fp_set_add(&dst->activity, key, 0, 0, NULL) < 0)
+            goto out;
     }
     for (i = 0; i < src->roles.count; i++) {
-        const keymap_entry *k = keymap_at(&src->roles, (uint32_t)i);
         const role_fact *s = &src->role[i];
-        int64_t id = put_key(&dst->roles, k->ns, k->key, k->len);
+        int64_t id = absorb_key(&dst->roles, &src->roles, i);
         role_fact *d;
         int r;
         if (id < 0 || ensure_slot((void **)&dst->role, &dst->role_cap, (size_t)id, sizeof *dst->role))
-            return -1;
+            goto out;
         d = &dst->role[id];
         r = take_if_earlier(dst, &d->first, s->first.ts, s->first.eid, s->first.eid_len);
         if (r < 0)
-            return -1;
+            goto out;
         if (r > 0) {
             if (dup_str(dst, s->account_id, s->account_len, &d->account_id) != 0)
-                return -1;
+                goto out;
             d->account_len = s->account_len;
         }
     }
     for (i = 0; i < src->payments.count; i++) {
-        const keymap_entry *k = keymap_at(&src->payments, (uint32_t)i);
         const payment_fact *s = &src->payment[i];
-        int64_t id = put_key(&dst->payments, k->ns, k->key, k->len);
+        int64_t id = absorb_key(&dst->payments, &src->payments, i);
         payment_fact *d;
         int r;
         if (id < 0 || ensure_slot((void **)&dst->payment, &dst->payment_cap, (size_t)id,
                                   sizeof *dst->payment))
-            return -1;
+            goto out;
         d = &dst->payment[id];
         r = take_if_earlier(dst, &d->first, s->first.ts, s->first.eid, s->first.eid_len);
         if (r < 0)
-            return -1;
+            goto out;
         if (r > 0) {
             first_mark keep = d->first;
             *d = *s;
@@ -341,8 +373,11 @@ int fact_batch_absorb(fact_batch *dst, const fact_batch *src)
                 dup_str(dst, s->product_id, s->product_id ? strlen(s->product_id) : 0, &d->product_id) ||
                 dup_str(dst, s->server_id, s->server_id ? strlen(s->server_id) : 0, &d->server_id) ||
                 dup_str(dst, s->role_id, s->role_id ? strlen(s->role_id) : 0, &d->role_id))
-                return -1;
+                goto out;
         }
     }
-    return 0;
+    rc = 0;
+out:
+    free(account_in_dst);
+    return rc;
 }

@@ -433,13 +433,21 @@ static int absorb_file(ingest_result *res, fp_set *run_ids, file_state *f, uint3
         }
         res->lines_read += s->lines_read;
     }
+    if (fp_set_reserve(run_ids, f->ids.count) != 0)
+        return -1;
     for (i = 0; i < f->ids.n_slots; i++) {
+        const fp_entry *e = &f->ids.slot[i];
         uint32_t payload;
         int added;
-        if (!f->ids.lo[i] && !f->ids.hi[i])
+        if (i + KEYMAP_PREFETCH_AHEAD < f->ids.n_slots) {
+            const fp_entry *ahead = &f->ids.slot[i + KEYMAP_PREFETCH_AHEAD];
+            if (ahead->lo || ahead->hi)
+                fp_set_prefetch(run_ids, ahead->lo, ahead->hi);
+        }
+        if (!e->lo && !e->hi)
             continue;
-        payload = f->ids.payload[i];
-        added = fp_set_add(run_ids, f->ids.lo[i], f->ids.hi[i], payload, NULL);
+        payload = e->payload;
+        added = fp_set_add(run_ids, e->lo, e->hi, payload, NULL);
         if (added < 0)
             return -1;
         if (added) {

@@ -3,6 +3,8 @@
  */
 #include "keymap.h"
 
+#include "common.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,22 +124,50 @@ static uint64_t key_hash(uint32_t ns, const char *key, size_t len)
     return hash_bytes(key, len, 0x9e3779b97f4a7c15ull * (ns + 1));
 }
 
-static int keymap_grow(keymap *m)
+/* A slot holds the hash's high half next to the id, so a probe that meets
+ * another key rarely has to look at that key's entry. */
+static inline uint64_t slot_of(uint64_t hash, size_t id)
 {
-    size_t n = m->n_slots ? m->n_slots * 2 : 1024, i;
-    uint32_t *slots = calloc(n, sizeof *slots);
-    if (!slots)
+    return (hash & 0xffffffff00000000ull) | ((uint64_t)id + 1);
+}
+
+static inline int slot_tag_is(uint64_t slot, uint64_t hash)
+{
+    return (slot >> 32) == (hash >> 32);
+}
+
+static inline size_t slot_id(uint64_t slot)
+{
+    return (size_t)(uint32_t)slot - 1;
+}
+
+/* Doubles the slot table until count + extra keys keep it at most half
+ * full. */
+static int keymap_grow(keymap *m, size_t extra)
+{
+    size_t n = m->n_slots ? m->n_slots : 1024, i;
+    uint64_t *slots;
+    while ((m->count + extra) * 2 > n)
+        n *= 2;
+    if (n == m->n_slots)
+        return 0;
+    if (!(slots = ms_calloc_table(n, sizeof *slots)))
         return -1;
     for (i = 0; i < m->count; i++) {
         size_t s = (size_t)m->entries[i].hash & (n - 1);
         while (slots[s])
             s = (s + 1) & (n - 1);
-        slots[s] = (uint32_t)i + 1;
+        slots[s] = slot_of(m->entries[i].hash, i);
     }
     free(m->slots);
     m->slots = slots;
     m->n_slots = n;
     return 0;
+}
+
+int keymap_reserve(keymap *m, size_t extra)
+{
+    return keymap_grow(m, extra);
 }
 
 int64_t keymap_get(const keymap *m, uint32_t ns, const char *key, size_t len)
@@ -148,28 +178,34 @@ int64_t keymap_get(const keymap *m, uint32_t ns, const char *key, size_t len)
         return -1;
     h = key_hash(ns, key, len);
     for (s = (size_t)h & (m->n_slots - 1); m->slots[s]; s = (s + 1) & (m->n_slots - 1)) {
-        const keymap_entry *e = &m->entries[m->slots[s] - 1];
+        const keymap_entry *e;
+        if (!slot_tag_is(m->slots[s], h))
+            continue;
+        e = &m->entries[slot_id(m->slots[s])];
         if (e->hash == h && e->ns == ns && e->len == len && memcmp(e->key, key, len) == 0)
-            return (int64_t)m->slots[s] - 1;
+            return (int64_t)slot_id(m->slots[s]);
     }
     return -1;
 }
 
-int64_t keymap_put(keymap *m, uint32_t ns, const char *key, size_t len, int *is_new)
+int64_t keymap_put_hashed(keymap *m, uint32_t ns, const char *key, size_t len, uint64_t h,
+                          int *is_new)
 {
-    uint64_t h;
     size_t s;
     keymap_entry *e;
 
     *is_new = 0;
-    if ((m->count + 1) * 2 > m->n_slots && keymap_grow(m) != 0)
+    if ((m->count + 1) * 2 > m->n_slots && keymap_grow(m, 1) != 0)
         return -1;
-    h = key_hash(ns, key, len);
     for (s = (size_t)h & (m->n_slots - 1); m->slots[s]; s = (s + 1) & (m->n_slots - 1)) {
-        e = &m->entries[m->slots[s] - 1];
+        if (!slot_tag_is(m->slots[s], h))
+            continue;
+        e = &m->entries[slot_id(m->slots[s])];
         if (e->hash == h && e->ns == ns && e->len == len && memcmp(e->key, key, len) == 0)
-            return (int64_t)m->slots[s] - 1;
+            return (int64_t)slot_id(m->slots[s]);
     }
+    if (m->count >= UINT32_MAX - 1)
+        return -1; /* ids are 32-bit */
     if (m->count == m->cap) {
         size_t ncap = m->cap ? m->cap * 2 : 1024;
         keymap_entry *ne = realloc(m->entries, ncap * sizeof *ne);
@@ -185,9 +221,14 @@ int64_t keymap_put(keymap *m, uint32_t ns, const char *key, size_t len, int *is_
     e->len = (uint32_t)len;
     e->ns = ns;
     e->hash = h;
-    m->slots[s] = (uint32_t)m->count + 1;
+    m->slots[s] = slot_of(h, m->count);
     *is_new = 1;
     return (int64_t)m->count++;
+}
+
+int64_t keymap_put(keymap *m, uint32_t ns, const char *key, size_t len, int *is_new)
+{
+    return keymap_put_hashed(m, ns, key, len, key_hash(ns, key, len), is_new);
 }
 
 void fp_set_init(fp_set *s)
@@ -197,69 +238,63 @@ void fp_set_init(fp_set *s)
 
 void fp_set_free(fp_set *s)
 {
-    free(s->lo);
-    free(s->hi);
-    free(s->payload);
+    free(s->slot);
     memset(s, 0, sizeof *s);
 }
 
-/* Slot of a fingerprint: callers may pass structured values (the activity
- * set packs an id and a day), so the bits are mixed first. */
-static inline size_t fp_slot(uint64_t lo, uint64_t hi, size_t mask)
+/* Doubles the table until count + extra fingerprints keep it at most three
+ * quarters full. */
+static int fp_set_grow(fp_set *s, size_t extra)
 {
-    uint64_t h = (lo ^ (hi * 0xff51afd7ed558ccdull)) * 0x9e3779b97f4a7c15ull;
-    return (size_t)(h ^ (h >> 29)) & mask;
-}
-
-static int fp_set_grow(fp_set *s)
-{
-    size_t n = s->n_slots ? s->n_slots * 2 : 4096, i;
-    uint64_t *lo = calloc(n, sizeof *lo), *hi = calloc(n, sizeof *hi);
-    uint32_t *pl = calloc(n, sizeof *pl);
-    if (!lo || !hi || !pl) {
-        free(lo);
-        free(hi);
-        free(pl);
+    size_t n = s->n_slots ? s->n_slots : 4096, i;
+    fp_entry *slot;
+    while ((s->count + extra) * 4 > n * 3)
+        n *= 2;
+    if (n == s->n_slots)
+        return 0;
+    if (!(slot = ms_calloc_table(n, sizeof *slot)))
         return -1;
-    }
     for (i = 0; i < s->n_slots; i++) {
+        const fp_entry *e = &s->slot[i];
         size_t j;
-        if (!s->lo[i] && !s->hi[i])
+        if (!e->lo && !e->hi)
             continue;
-        for (j = fp_slot(s->lo[i], s->hi[i], n - 1); lo[j] || hi[j]; j = (j + 1) & (n - 1))
+        for (j = fp_slot(e->lo, e->hi, n - 1); slot[j].lo || slot[j].hi; j = (j + 1) & (n - 1))
             ;
-        lo[j] = s->lo[i];
-        hi[j] = s->hi[i];
-        pl[j] = s->payload[i];
+        slot[j] = *e;
     }
-    free(s->lo);
-    free(s->hi);
-    free(s->payload);
-    s->lo = lo;
-    s->hi = hi;
-    s->payload = pl;
+    free(s->slot);
+    s->slot = slot;
     s->n_slots = n;
     return 0;
+}
+
+int fp_set_reserve(fp_set *s, size_t extra)
+{
+    return fp_set_grow(s, extra);
 }
 
 int fp_set_add(fp_set *s, uint64_t lo, uint64_t hi, uint32_t payload, uint32_t *payload_out)
 {
     size_t j;
+    fp_entry *e;
     if (!lo && !hi)
         lo = 1; /* keep (0,0) as the empty marker */
-    if ((s->count + 1) * 4 > s->n_slots * 3 && fp_set_grow(s) != 0)
+    if ((s->count + 1) * 4 > s->n_slots * 3 && fp_set_grow(s, 1) != 0)
         return -1;
-    for (j = fp_slot(lo, hi, s->n_slots - 1); s->lo[j] || s->hi[j];
-         j = (j + 1) & (s->n_slots - 1)) {
-        if (s->lo[j] == lo && s->hi[j] == hi) {
+    for (j = fp_slot(lo, hi, s->n_slots - 1);; j = (j + 1) & (s->n_slots - 1)) {
+        e = &s->slot[j];
+        if (!e->lo && !e->hi)
+            break;
+        if (e->lo == lo && e->hi == hi) {
             if (payload_out)
-                *payload_out = s->payload[j];
+                *payload_out = e->payload;
             return 0;
         }
     }
-    s->lo[j] = lo;
-    s->hi[j] = hi;
-    s->payload[j] = payload;
+    e->lo = lo;
+    e->hi = hi;
+    e->payload = payload;
     s->count++;
     return 1;
 }

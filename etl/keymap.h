@@ -37,7 +37,7 @@ typedef struct keymap_entry {
 } keymap_entry;
 
 typedef struct keymap {
-    uint32_t *slots;       /* id + 1, 0 = empty */
+    uint64_t *slots;       /* high 32 bits of the hash << 32 | id + 1; 0 = empty */
     size_t n_slots;        /* power of two */
     keymap_entry *entries; /* by id */
     size_t count, cap;
@@ -50,8 +50,29 @@ void keymap_free(keymap *m);
 /* The id of (ns, key). *is_new is set when it was inserted now (its id is
  * then count - 1). Returns -1 on allocation failure. */
 int64_t keymap_put(keymap *m, uint32_t ns, const char *key, size_t len, int *is_new);
+/* keymap_put for a key whose hash is known: hash must be the hash field of
+ * an entry with the same ns and key in any keymap (all use one function). */
+int64_t keymap_put_hashed(keymap *m, uint32_t ns, const char *key, size_t len, uint64_t hash,
+                          int *is_new);
 /* The id of (ns, key), or -1 when absent. */
 int64_t keymap_get(const keymap *m, uint32_t ns, const char *key, size_t len);
+/* Makes room for extra more keys, so that the next extra puts do not move
+ * the slot table (and prefetches stay valid). Returns -1 on allocation
+ * failure. */
+int keymap_reserve(keymap *m, size_t extra);
+
+/* How many entries ahead a fold asks for the slot it will probe: enough to
+ * cover a memory latency with the work on the entries between. */
+#define KEYMAP_PREFETCH_AHEAD 16
+
+/* A hint that a key with this hash is about to be looked up: folding one
+ * batch into another is a stream of hash-table misses, and asking for the
+ * slot a few keys ahead overlaps them. */
+static inline void keymap_prefetch(const keymap *m, uint64_t hash)
+{
+    if (m->n_slots)
+        __builtin_prefetch(&m->slots[hash & (m->n_slots - 1)]);
+}
 
 static inline const keymap_entry *keymap_at(const keymap *m, uint32_t id)
 {
@@ -64,10 +85,15 @@ uint64_t hash_bytes(const void *p, size_t n, uint64_t seed);
 /* A set of 128-bit fingerprints with a small payload, for event-id
  * de-duplication: the ids themselves are not kept (a collision needs 2^64
  * events; see README). */
+typedef struct fp_entry {
+    uint64_t lo, hi;       /* 0,0 = empty slot (fingerprints are never 0,0) */
+    uint32_t payload;
+} fp_entry;
+
+/* One array of entries, not one per field: a probe then costs one cache
+ * miss, not three. */
 typedef struct fp_set {
-    uint64_t *lo;          /* 0,0 = empty slot (fingerprints are never 0,0) */
-    uint64_t *hi;
-    uint32_t *payload;
+    fp_entry *slot;
     size_t n_slots, count;
 } fp_set;
 
@@ -76,5 +102,22 @@ void fp_set_free(fp_set *s);
 /* Inserts; returns 1 when new, 0 when already present (*payload_out then has
  * the stored payload), -1 on allocation failure. */
 int fp_set_add(fp_set *s, uint64_t lo, uint64_t hi, uint32_t payload, uint32_t *payload_out);
+/* Makes room for extra more fingerprints (see keymap_reserve). */
+int fp_set_reserve(fp_set *s, size_t extra);
+
+/* Slot of a fingerprint: callers may pass structured values (the activity
+ * set packs an id and a day), so the bits are mixed first. */
+static inline size_t fp_slot(uint64_t lo, uint64_t hi, size_t mask)
+{
+    uint64_t h = (lo ^ (hi * 0xff51afd7ed558ccdull)) * 0x9e3779b97f4a7c15ull;
+    return (size_t)(h ^ (h >> 29)) & mask;
+}
+
+/* A hint that (lo, hi) is about to be added (see keymap_prefetch). */
+static inline void fp_set_prefetch(const fp_set *s, uint64_t lo, uint64_t hi)
+{
+    if (s->n_slots)
+        __builtin_prefetch(&s->slot[fp_slot(lo ? lo : (hi ? 0 : 1), hi, s->n_slots - 1)]);
+}
 
 #endif

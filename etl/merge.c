@@ -508,7 +508,7 @@ static int activity_order_make(merge_ctx *m, activity_order *o)
 
     memset(o, 0, sizeof o[0]);
     for (i = 0; i < b->activity.n_slots; i++) {
-        uint64_t key = b->activity.lo[i];
+        uint64_t key = b->activity.slot[i].lo;
         int32_t d;
         if (!key || !is_fresh(m, keymap_at(&b->accounts, activity_account(key))->ns, KIND_ACTIVITY))
             continue;
@@ -527,7 +527,7 @@ static int activity_order_make(merge_ctx *m, activity_order *o)
     for (i = 0; i < b->accounts.count; i++)
         rank[o->by_key[i]] = (uint32_t)i;
     for (i = 0; i < b->activity.n_slots; i++) {
-        uint64_t key = b->activity.lo[i];
+        uint64_t key = b->activity.slot[i].lo;
         uint32_t acc;
         const keymap_entry *k;
         if (!key)
@@ -564,7 +564,7 @@ static uint64_t activity_ordered_row(const merge_ctx *m, const activity_order *o
 {
     uint64_t k;
     if (!o->keys)
-        return m->b->activity.lo[i];
+        return m->b->activity.slot[i].lo;
     k = o->keys[i];
     return (uint64_t)(o->by_key[(uint32_t)k] + 1) << 32 |
            (uint32_t)(o->first_day + (int32_t)(k >> 32 & ((1u << 22) - 1)));
@@ -600,7 +600,7 @@ static int merge_activity(merge_ctx *m)
                    : load_begin(m, "stage_activity", "game_id,day,account_id", "tit") != 0)
             goto out;
         for (i = 0; i < rows; i++) {
-            uint64_t key = direct ? activity_ordered_row(m, &order, i) : b->activity.lo[i];
+            uint64_t key = direct ? activity_ordered_row(m, &order, i) : b->activity.slot[i].lo;
             const keymap_entry *k;
             char day[24];
             const char *vals[3];
@@ -1207,7 +1207,7 @@ static int write_dirty(merge_ctx *m)
     if (load_begin(m, "stage_days", "game_id,day", "ti") != 0)
         return -1;
     for (i = 0; i < m->dirty.n_slots; i++) {
-        uint64_t key = m->dirty.lo[i];
+        uint64_t key = m->dirty.slot[i].lo;
         char day[24];
         const char *vals[2];
         if (!key)
