@@ -102,8 +102,9 @@ static const key_def keys[] = {
             "is rejected."},
     {.section = SEC_MOONSTAT, .key = "threads", .type = T_INT, .def = "0",
      .off = offsetof(config, threads), .lo = 0, .hi = 64,
-     .doc = "Threads that read the input files, 0..64; 0 means the number of online CPUs, "
-            "1 reads on the main thread. The result is the same whatever the number."},
+     .doc = "Threads that read the input files and compute the games' reports, 0..64; 0 "
+            "means the number of online CPUs, 1 works on the main thread. The result is "
+            "the same whatever the number."},
     {.section = SEC_MOONSTAT, .key = "fx_retry_delay_ms", .type = T_INT, .def = "500",
      .off = offsetof(config, fx_retry_delay_ms), .lo = 0, .hi = 60000,
      .doc = "Milliseconds before the first retry of an exchange-rate URL after a transient "

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@ struct fx_table {
     int has_store;
     fx_doc **docs;      /* sorted by day, loaded lazily */
     size_t n_docs, cap_docs;
+    pthread_mutex_t lock; /* fx_factor: the compute workers share one table */
 };
 
 static void fx_default_fetch_options(fetch_options *o)
@@ -75,6 +77,12 @@ fx_table *fx_table_new(const char *source, const char *reporting, ms_error *err)
         ms_error_set(err, "out of memory");
         return NULL;
     }
+    if (pthread_mutex_init(&t->lock, NULL) != 0) {
+        free(t->source);
+        free(t);
+        ms_error_set(err, "cannot set up the exchange-rate table's lock");
+        return NULL;
+    }
     snprintf(t->reporting, sizeof t->reporting, "%s", reporting);
     fx_default_fetch_options(&t->fopt);
     if (strstr(source, "://")) {
@@ -105,6 +113,7 @@ fx_table *fx_table_new(const char *source, const char *reporting, ms_error *err)
     }
     return t;
 fail:
+    pthread_mutex_destroy(&t->lock);
     free(t->source);
     free(t);
     return NULL;
@@ -131,6 +140,7 @@ void fx_table_free(fx_table *t)
         fx_doc_free(t->docs[i]);
     free(t->docs);
     free(t->source);
+    pthread_mutex_destroy(&t->lock);
     free(t);
 }
 
@@ -461,8 +471,8 @@ static const mpq_t *fx_doc_rate(const fx_doc *d, const char *code)
     return NULL;
 }
 
-fx_status fx_factor(fx_table *t, int32_t day, const char *currency, mpq_t factor,
-                    int32_t *used_day, ms_error *err)
+static fx_status fx_factor_locked(fx_table *t, int32_t day, const char *currency, mpq_t factor,
+                                  int32_t *used_day, ms_error *err)
 {
     int32_t back;
     for (back = 0; back <= FX_MAX_SUBSTITUTION_DAYS; back++) {
@@ -481,4 +491,18 @@ fx_status fx_factor(fx_table *t, int32_t day, const char *currency, mpq_t factor
         return back == 0 ? FX_OK : FX_SUBSTITUTED;
     }
     return FX_MISSING;
+}
+
+fx_status fx_factor(fx_table *t, int32_t day, const char *currency, mpq_t factor,
+                    int32_t *used_day, ms_error *err)
+{
+    fx_status st;
+    int e = pthread_mutex_lock(&t->lock);
+    if (e != 0) {
+        ms_error_set(err, "exchange rates: cannot take the table's lock (error %d)", e);
+        return FX_ERROR;
+    }
+    st = fx_factor_locked(t, day, currency, factor, used_day, err);
+    pthread_mutex_unlock(&t->lock);
+    return st;
 }

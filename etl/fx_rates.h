@@ -44,6 +44,9 @@
  * as "151.2345"), and an optional "date" that must equal the requested day.
  * Other members are ignored. Anything else is FX_ERROR naming the date and
  * what is wrong. A document of more than 1 MiB is refused.
+ * Threads: fx_factor may be called from several threads at once (the
+ * compute workers); a lock inside the table serializes the calls, store
+ * callbacks included, so the store's connection is used by one at a time.
  */
 #ifndef MOONSTAT_FX_RATES_H
 #define MOONSTAT_FX_RATES_H

@@ -4,6 +4,7 @@
 #include "job.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "timefmt.h"
 #include "tz.h"
 #include "warehouse.h"
+#include "warehouse_split.h"
 
 /* Seconds since an earlier monotonic instant, for the stage log lines. */
 static double seconds_since(const struct timespec *t0)
@@ -42,6 +44,8 @@ typedef struct job {
     int32_t *game_date;         /* per game: the last day to compute */
     int32_t *missing_days;      /* game-days whose rates are missing (any game) */
     size_t n_missing, cap_missing;
+    uint64_t work_statements;   /* warehouse work on the compute workers' connections */
+    uint64_t work_rows, work_steps;
     int exit_code;
     char failure[MS_ERROR_MAX]; /* the one line recorded for a failed run */
     ms_error err;
@@ -387,8 +391,52 @@ static void affected_free(affected *a)
     free(a->ltv.days);
 }
 
-static int compute_game(job *j, size_t g, size_t *computed, dq_counts *dq)
+/* A rate found missing by a worker, reported by the job once the workers
+ * are done (report_missing_rate changes the job's state). */
+typedef struct missing_rate {
+    const char *what;     /* a literal */
+    int32_t day;
+    day_status st;
+} missing_rate;
+
+/* One game's share of stage 2. A worker reads through its own connection
+ * and writes through a split handle (warehouse_split.h), so that the
+ * writes land, in game order, in the job's one transaction; with a single
+ * worker, wh is the job's connection itself. */
+typedef struct compute_task {
+    job *j;
+    size_t g;
+    warehouse *wh;            /* where the reports read and write */
+    wh_split *split;          /* owned; NULL: wh is the job's connection */
+    dq_counts *dq;            /* the job's, by game: a task touches dq[g] only */
+    size_t computed;          /* game-days */
+    int started;
+    missing_rate *missing;
+    size_t n_missing, cap_missing;
+    buf warnings;             /* lines for the log, written by the job in order */
+    ms_error err;
+    int failed;
+} compute_task;
+
+static int task_missing_rate(compute_task *t, const char *what, int32_t day, const day_status *st)
 {
+    void *p = ms_grow(t->missing, &t->cap_missing, t->n_missing + 1, sizeof *t->missing, 8);
+    if (!p)
+        return ms_error_set(&t->err, "out of memory");
+    t->missing = p;
+    t->missing[t->n_missing].what = what;
+    t->missing[t->n_missing].day = day;
+    t->missing[t->n_missing].st = *st;
+    t->n_missing++;
+    return 0;
+}
+
+static int compute_game(compute_task *t)
+{
+    job *j = t->j;
+    size_t g = t->g;
+    warehouse *wh = t->wh;
+    ms_error *err = &t->err;
     const char *game = j->cfg->games[g].id;
     const char *rc_ = j->cfg->reporting_currency;
     char limit[24];
@@ -405,8 +453,8 @@ static int compute_game(job *j, size_t g, size_t *computed, dq_counts *dq)
     memset(&aff, 0, sizeof aff);
     account_attrs_init(&attrs);
     snprintf(limit, sizeof limit, "%" PRId32, j->game_date[g]);
-    if (wh_query_int(j->wh, "SELECT horizon FROM game_state WHERE game_id = $1", "t", params,
-                     &old_h, &has_h, &j->err) != 0)
+    if (wh_query_int(wh, "SELECT horizon FROM game_state WHERE game_id = $1", "t", params,
+                     &old_h, &has_h, err) != 0)
         goto out;
     horizon = has_h && old_h > j->game_date[g] ? (int32_t)old_h : j->game_date[g];
     if (j->opt->kind == JOB_BACKFILL) {
@@ -414,15 +462,24 @@ static int compute_game(job *j, size_t g, size_t *computed, dq_counts *dq)
             char day[24];
             const char *ins[2] = {game, day};
             snprintf(day, sizeof day, "%" PRId32, d);
-            if (wh_query(j->wh, "INSERT INTO dirty_days (game_id, day) VALUES ($1, $2) "
-                                "ON CONFLICT DO NOTHING",
-                         "ti", ins, NULL, NULL, &j->err) < 0)
+            if (wh_query(wh, "INSERT INTO dirty_days (game_id, day) VALUES ($1, $2) "
+                             "ON CONFLICT DO NOTHING",
+                         "ti", ins, NULL, NULL, err) < 0)
                 goto out;
         }
     }
-    if (wh_query(j->wh, "SELECT day FROM dirty_days WHERE game_id = $1 AND day <= $2 ORDER BY day",
-                 "ti", params, collect_day, &days, &j->err) < 0 ||
-        (days.n > 0 && account_attrs_load(&attrs, j->wh, game, days.days, days.n, &j->err) != 0))
+    if (wh_query(wh, "SELECT day FROM dirty_days WHERE game_id = $1 AND day <= $2 ORDER BY day",
+                 "ti", params, collect_day, &days, err) < 0)
+        goto out;
+    /* A worker's inserts above wait for the job's connection, so the query
+     * did not see them: the backfill's days join the list here. */
+    if (j->opt->kind == JOB_BACKFILL) {
+        for (d = j->opt->from; d <= j->opt->date && d <= j->game_date[g]; d++)
+            if (day_list_add(&days, d) != 0)
+                goto oom_or_out;
+        day_list_unique(&days);
+    }
+    if (days.n > 0 && account_attrs_load(&attrs, wh, game, days.days, days.n, err) != 0)
         goto out;
 
     /* Days whose facts changed: their own reports. */
@@ -432,38 +489,41 @@ static int compute_game(job *j, size_t g, size_t *computed, dq_counts *dq)
         const char *del[2] = {game, day};
         d = days.days[i];
         memset(&st, 0, sizeof st);
-        if (daily_kpi_compute(j->wh, game, d, &attrs, j->fx, rc_, &st, &j->err) != 0 ||
+        if (daily_kpi_compute(wh, game, d, &attrs, j->fx, rc_, &st, err) != 0 ||
             (!st.fx_missing &&
-             (revenue_by_currency_compute(j->wh, game, d, j->fx, rc_, &st, &j->err) != 0 ||
-              revenue_period_compute(j->wh, game, PERIOD_DAY, d, horizon, j->fx, rc_, &st,
-                                     &j->err) != 0)))
+             (revenue_by_currency_compute(wh, game, d, j->fx, rc_, &st, err) != 0 ||
+              revenue_period_compute(wh, game, PERIOD_DAY, d, horizon, j->fx, rc_, &st,
+                                     err) != 0)))
             goto out;
         if (st.fx_missing) {
-            report_missing_rate(j, game, "daily reports of", d, &st);
+            if (task_missing_rate(t, "daily reports of", d, &st) != 0)
+                goto out;
             continue; /* stays dirty: computed by the run that has the rate */
         }
         if (st.fx_substituted) {
             char date[11], from[11];
             day_format(d, date);
             day_format(st.substituted_from, from);
-            ms_log(MS_LOG_WARN, "%s %s: no exchange-rate document for the day; used %s's", game,
-                   date, from);
-            dq[g].fx_substitutions++;
+            if (buf_printf(&t->warnings,
+                           "%s %s: no exchange-rate document for the day; used %s's\n", game,
+                           date, from) != 0)
+                goto oom_or_out;
+            t->dq[g].fx_substitutions++;
         }
         snprintf(day, sizeof day, "%" PRId32, d);
-        if (wh_query(j->wh, "DELETE FROM dirty_days WHERE game_id = $1 AND day = $2", "ti", del,
-                     NULL, NULL, &j->err) < 0)
+        if (wh_query(wh, "DELETE FROM dirty_days WHERE game_id = $1 AND day = $2", "ti", del,
+                     NULL, NULL, err) < 0)
             goto out;
         /* LTV cells of a day's payments are in the cohorts of its payers. */
-        if (wh_query(j->wh,
+        if (wh_query(wh,
                      "SELECT DISTINCT a.cohort_day FROM payments p JOIN accounts a ON "
                      "a.game_id = p.game_id AND a.account_id = p.account_id WHERE "
                      "p.game_id = $1 AND p.day = $2 AND p.status = 'paid' AND p.sandbox = 0 "
                      "AND a.cohort_day IS NOT NULL",
-                     "ti", del, collect_day, &aff.ltv, &j->err) < 0 ||
+                     "ti", del, collect_day, &aff.ltv, err) < 0 ||
             affected_add_day(&aff, d, 1) != 0)
             goto oom_or_out;
-        (*computed)++;
+        t->computed++;
     }
     /* Days reached for the first time: cohort cells that end on them. At most
      * one LTV window back is enough. */
@@ -483,16 +543,17 @@ static int compute_game(job *j, size_t g, size_t *computed, dq_counts *dq)
         memset(&st, 0, sizeof st);
         if (d > horizon)
             continue;
-        if (revenue_period_compute(j->wh, game, is_week ? PERIOD_WEEK : PERIOD_MONTH, d, horizon,
-                                   j->fx, rc_, &st, &j->err) != 0)
+        if (revenue_period_compute(wh, game, is_week ? PERIOD_WEEK : PERIOD_MONTH, d, horizon,
+                                   j->fx, rc_, &st, err) != 0)
             goto out;
-        if (st.fx_missing)
-            report_missing_rate(j, game, is_week ? "revenue of the week of" : "revenue of the month of",
-                                d, &st);
+        if (st.fx_missing &&
+            task_missing_rate(t, is_week ? "revenue of the week of" : "revenue of the month of", d,
+                              &st) != 0)
+            goto out;
     }
     for (i = 0; i < aff.retention.n; i++)
         if (aff.retention.days[i] < horizon &&
-            retention_compute(j->wh, game, aff.retention.days[i], horizon, &j->err) != 0)
+            retention_compute(wh, game, aff.retention.days[i], horizon, err) != 0)
             goto out;
     {
         size_t n = 0;
@@ -502,30 +563,33 @@ static int compute_game(job *j, size_t g, size_t *computed, dq_counts *dq)
         if (n > 0) {
             if (!(st = calloc(n, sizeof *st)))
                 goto oom_or_out;
-            if (ltv_compute(j->wh, game, aff.ltv.days, n, horizon, j->fx, rc_, st, &j->err) != 0) {
+            if (ltv_compute(wh, game, aff.ltv.days, n, horizon, j->fx, rc_, st, err) != 0) {
                 free(st);
                 goto out;
             }
             for (i = 0; i < n; i++)
-                if (st[i].fx_missing)
-                    report_missing_rate(j, game, "LTV of the cohort", aff.ltv.days[i], &st[i]);
+                if (st[i].fx_missing &&
+                    task_missing_rate(t, "LTV of the cohort", aff.ltv.days[i], &st[i]) != 0) {
+                    free(st);
+                    goto out;
+                }
             free(st);
         }
     }
     {
         const char *hp[2] = {game, limit};
-        if (wh_query(j->wh,
+        if (wh_query(wh,
                      "INSERT INTO game_state (game_id, horizon) VALUES ($1, $2) ON CONFLICT "
                      "(game_id) DO UPDATE SET horizon = CASE WHEN excluded.horizon > "
                      "game_state.horizon THEN excluded.horizon ELSE game_state.horizon END",
-                     "ti", hp, NULL, NULL, &j->err) < 0)
+                     "ti", hp, NULL, NULL, err) < 0)
             goto out;
     }
     rc = 0;
     goto out;
 oom_or_out:
-    if (!j->err.msg[0])
-        ms_error_set(&j->err, "out of memory");
+    if (!err->msg[0])
+        ms_error_set(err, "out of memory");
 out:
     free(days.days);
     account_attrs_free(&attrs);
@@ -533,40 +597,194 @@ out:
     return rc;
 }
 
+/* The number of compute workers: cfg->threads (0: the online CPUs), at
+ * most one per game. */
+static size_t worker_count(const config *cfg)
+{
+    long n = cfg->threads;
+    if (n <= 0)
+        n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        n = 1;
+    if (cfg->n_games == 0)
+        return 1;
+    return (size_t)n < cfg->n_games ? (size_t)n : cfg->n_games;
+}
+
+/* The shared queue of the workers: tasks are taken in game order. */
+typedef struct compute_pool {
+    compute_task *tasks;
+    size_t n_tasks, next;
+    int stop;                 /* a task failed: take no more */
+    pthread_mutex_t mu;
+} compute_pool;
+
+typedef struct compute_worker {
+    compute_pool *pool;
+    warehouse *reader;        /* NULL: the job's connection, no deferral */
+} compute_worker;
+
+static void pool_stop(compute_pool *p)
+{
+    if (pthread_mutex_lock(&p->mu) == 0) {
+        p->stop = 1;
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
+static void *compute_worker_main(void *arg)
+{
+    compute_worker *w = arg;
+    compute_pool *p = w->pool;
+    for (;;) {
+        compute_task *t = NULL;
+        if (pthread_mutex_lock(&p->mu) != 0)
+            return NULL; /* not with a default mutex; the job sees the task not done */
+        if (!p->stop && p->next < p->n_tasks)
+            t = &p->tasks[p->next++];
+        pthread_mutex_unlock(&p->mu);
+        if (!t)
+            return NULL;
+        t->started = 1;
+        if (w->reader) {
+            if (!(t->split = wh_split_new(w->reader))) {
+                ms_error_set(&t->err, "out of memory");
+                t->failed = 1;
+                pool_stop(p);
+                continue;
+            }
+            t->wh = wh_split_handle(t->split);
+        }
+        if (compute_game(t) != 0) {
+            t->failed = 1;
+            pool_stop(p);
+        }
+    }
+}
+
+/* Runs the tasks on n workers: this thread and n - 1 more, each with a
+ * connection of its own when n > 1. Adds the workers' warehouse work to the
+ * job's. Returns 0, or -1 with j->err set when a worker could not be set
+ * up (the tasks then report nothing). */
+static int run_workers(job *j, compute_task *tasks, size_t n_tasks, size_t n)
+{
+    compute_pool pool = {tasks, n_tasks, 0, 0, PTHREAD_MUTEX_INITIALIZER};
+    compute_worker *workers = calloc(n, sizeof *workers);
+    pthread_t *threads = calloc(n, sizeof *threads);
+    size_t started = 0, i;
+    int rc = -1, e;
+
+    if (!workers || !threads) {
+        ms_error_set(&j->err, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        workers[i].pool = &pool;
+        if (n > 1 && !(workers[i].reader = warehouse_open(j->cfg->warehouse, &j->err))) {
+            ms_error_prefix(&j->err, "opening a compute worker's connection");
+            goto out;
+        }
+    }
+    for (started = 0; started + 1 < n; started++)
+        if ((e = pthread_create(&threads[started], NULL, compute_worker_main, &workers[started + 1])) != 0) {
+            ms_error_set(&j->err, "cannot start a compute worker (error %d)", e);
+            pool_stop(&pool);
+            break;
+        }
+    if (started + 1 == n) {
+        compute_worker_main(&workers[0]);
+        rc = 0;
+    }
+    for (i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+out:
+    for (i = 0; workers && i < n; i++)
+        if (workers[i].reader) {
+            uint64_t st, rows, work;
+            workers[i].reader->ops->stats(workers[i].reader->db, &st, &rows, &work);
+            j->work_statements += st;
+            j->work_rows += rows;
+            j->work_steps += work;
+            warehouse_close(workers[i].reader);
+        }
+    free(workers);
+    free(threads);
+    pthread_mutex_destroy(&pool.mu);
+    return rc;
+}
+
+static void task_free(compute_task *t)
+{
+    wh_split_free(t->split);
+    free(t->missing);
+    buf_free(&t->warnings);
+}
+
 static int stage_compute(job *j)
 {
-    dq_counts *dq = calloc(j->cfg->n_games + 1, sizeof *dq);
-    size_t g, computed = 0;
-    int touched = 0;
+    size_t n_games = j->cfg->n_games, g, i, computed = 0;
+    dq_counts *dq = calloc(n_games + 1, sizeof *dq);
+    compute_task *tasks = calloc(n_games ? n_games : 1, sizeof *tasks);
+    int touched = 0, rc = -1;
     struct timespec t0;
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (!dq) {
-        job_fail(j, EXIT_FAILURE_RUN, "out of memory");
-        return -1;
+    if (!dq || !tasks) {
+        ms_error_set(&j->err, "out of memory");
+        goto fail;
+    }
+    for (g = 0; g < n_games; g++) {
+        tasks[g].j = j;
+        tasks[g].g = g;
+        tasks[g].wh = j->wh;
+        tasks[g].dq = dq;
+        buf_init(&tasks[g].warnings, 0);
     }
     if (wh_begin(j->wh, &j->err) != 0)
         goto fail;
-    for (g = 0; g < j->cfg->n_games; g++)
-        if (compute_game(j, g, &computed, dq) != 0) {
-            wh_rollback(j->wh);
-            goto fail;
+    if (run_workers(j, tasks, n_games, worker_count(j->cfg)) != 0)
+        goto rollback;
+    /* In game order, whatever the number of workers: the log lines, the
+     * missing rates and the deferred writes. */
+    for (g = 0; g < n_games; g++) {
+        compute_task *t = &tasks[g];
+        const char *line = t->warnings.data, *nl;
+        if (!t->started)
+            break; /* after a failure */
+        while (line && (nl = strchr(line, '\n'))) {
+            ms_log(MS_LOG_WARN, "%.*s", (int)(nl - line), line);
+            line = nl + 1;
         }
-    if (dq_store(j, dq, &touched) != 0 ||
-        (touched && export_mark_pending(j->wh, "data_quality", j->run_date, &j->err) != 0)) {
-        wh_rollback(j->wh);
-        goto fail;
+        for (i = 0; i < t->n_missing; i++)
+            report_missing_rate(j, j->cfg->games[g].id, t->missing[i].what, t->missing[i].day,
+                                &t->missing[i].st);
+        if (t->failed) {
+            ms_error_set(&j->err, "%s", t->err.msg);
+            goto rollback;
+        }
+        if (t->split && wh_split_replay(t->split, j->wh, &j->err) != 0)
+            goto rollback;
+        computed += t->computed;
     }
+    if (dq_store(j, dq, &touched) != 0 ||
+        (touched && export_mark_pending(j->wh, "data_quality", j->run_date, &j->err) != 0))
+        goto rollback;
     if (wh_commit(j->wh, &j->err) != 0)
         goto fail;
     ms_log(MS_LOG_INFO, "computed %zu game-days (%.2f s)", computed, seconds_since(&t0));
-    free(dq);
-    return 0;
+    rc = 0;
+    goto out;
+rollback:
+    wh_rollback(j->wh);
 fail:
     job_fail(j, EXIT_FAILURE_RUN, "computing the reports failed: %s; the warehouse is unchanged "
              "by this step, run again", j->err.msg);
+out:
+    for (g = 0; tasks && g < n_games; g++)
+        task_free(&tasks[g]);
+    free(tasks);
     free(dq);
-    return -1;
+    return rc;
 }
 
 /* ---- stage 3: publish --------------------------------------------------------------- */
@@ -783,6 +1001,9 @@ int job_run(const config *cfg, const job_options *opt)
     {
         uint64_t statements, rows, work;
         j.wh->ops->stats(j.wh->db, &statements, &rows, &work);
+        statements += j.work_statements;
+        rows += j.work_rows;
+        work += j.work_steps;
         ms_log(MS_LOG_INFO,
                "warehouse work: %" PRIu64 " statements, %" PRIu64 " rows read, %" PRIu64 " steps",
                statements, rows, work);
