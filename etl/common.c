@@ -202,7 +202,7 @@ void *ms_calloc_table(size_t n, size_t size)
 {
     void *p = calloc(n, size);
     uintptr_t from, to;
-    if (!p || n > SIZE_MAX / size || n * size < 4 * HUGE_PAGE)
+    if (!p || !size || n > SIZE_MAX / size || n * size < 4 * HUGE_PAGE)
         return p;
     from = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
     to = ((uintptr_t)p + n * size) & ~(HUGE_PAGE - 1);

@@ -243,7 +243,6 @@ int fact_batch_add(fact_batch *b, const sdk_event *ev)
     }
 }
 
-/* Folding a batch into another replays its facts as if they were events. */
 /* The id in dst of src's key i, the key's hash reused; the slot of key
  * i + KEYMAP_PREFETCH_AHEAD is asked for meanwhile. dst must have room
  * reserved for all of src's keys. */
@@ -266,6 +265,9 @@ static inline uint64_t absorbed_activity(const fact_batch *src, const uint32_t *
     return ((uint64_t)account_in_dst[activity_account(key)] + 1) << 32 | (uint32_t)key;
 }
 
+/* Folding a batch into another replays its facts as if they were events,
+ * by id: a file's accounts are put once and its activity follows them
+ * through account_in_dst. */
 int fact_batch_absorb(fact_batch *dst, const fact_batch *src)
 {
     uint32_t *account_in_dst = NULL; /* src account id -> dst account id */
