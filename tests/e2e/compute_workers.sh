@@ -28,25 +28,10 @@ G=$WORK/gen
 "$GEN" --out "$G" --events 10000 --days 6 --seed 29 --awkward 1 >"$WORK/gen.log" 2>&1
 check_eq "moonstat-gen exit code" "$?" "0"
 
-# setup DIR THREADS [SHIP_DAYS_UPTO]: a fresh copy of the generated
-# configuration and rates with `threads = THREADS`, and the ship days up to
-# the given one.
-setup() {
-    local dir=$1 upto=${3:-9999-99-99} d
-    mkdir -p "$dir/incoming" && cp "$G/moonstat.conf" "$dir/" && cp -r "$G/fx" "$dir/" || return 1
-    sed -i "/^\[moonstat\]/a threads            = $2" "$dir/moonstat.conf"
-    for d in "$G"/incoming/*; do
-        [[ "$(basename "$d")" > "$upto" ]] || cp -al "$d" "$dir/incoming/" || return 1
-    done
-    use_backend "$dir"
-}
-
-more_input() {
-    local d
-    for d in "$G"/incoming/*; do
-        [ -e "$1/incoming/$(basename "$d")" ] || cp -al "$d" "$1/incoming/" || return 1
-    done
-}
+# setup DIR THREADS [SHIP_DAYS_UPTO] and more_input DIR: gen_setup and
+# gen_more_input (lib.sh) on the generated data.
+setup() { gen_setup "$1" "$G" "$2" "${3:-9999-99-99}"; }
+more_input() { gen_more_input "$1" "$G"; }
 
 # reports DIR: what stage 2 writes, by key.
 reports() {

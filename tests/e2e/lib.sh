@@ -519,3 +519,28 @@ CONF
         use_backend "$dir"
     fi
 }
+
+# gen_setup DIR GEN THREADS [SHIP_DAYS_UPTO]: a fresh test directory from
+# moonstat-gen's output GEN: its configuration with `threads = THREADS`, its
+# rate documents, its own warehouse (use_backend), and hard links to the
+# generated input of the ship days up to the given one (all by default).
+gen_setup() {
+    local dir=$1 gen=$2 threads=$3 upto=${4:-9999-99-99} d
+    mkdir -p "$dir/incoming" || return 1
+    cp "$gen/moonstat.conf" "$dir/" && cp -r "$gen/fx" "$dir/" || return 1
+    sed -i "/^\[moonstat\]/a threads            = $threads" "$dir/moonstat.conf"
+    for d in "$gen"/incoming/*; do
+        [[ "$(basename "$d")" > "$upto" ]] && continue
+        cp -al "$d" "$dir/incoming/" || return 1
+    done
+    use_backend "$dir"
+}
+
+# gen_more_input DIR GEN: hard links to the ship days of GEN's input that
+# DIR does not have yet.
+gen_more_input() {
+    local d
+    for d in "$2"/incoming/*; do
+        [ -e "$1/incoming/$(basename "$d")" ] || cp -al "$d" "$1/incoming/" || return 1
+    done
+}

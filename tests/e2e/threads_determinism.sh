@@ -57,30 +57,10 @@ for d, _, files in os.walk(sys.argv[1]):
 sys.exit(0 if any(h.startswith(b"\xef\xbb\xbf") for h in heads) and any(b"\r\n" in h for h in heads) else 1)
 PY
 
-# setup DIR THREADS [SHIP_DAYS_UPTO]: a fresh test directory using the
-# generated configuration with `threads = THREADS`, its own warehouse, and
-# (hard links to) the generated input files of the ship days up to the given
-# one (all by default).
-setup() {
-    local dir=$1 threads=$2 upto=${3:-9999-99-99} d
-    mkdir -p "$dir/incoming" || return 1
-    cp "$G/moonstat.conf" "$dir/" && cp -r "$G/fx" "$dir/" || return 1
-    sed -i "/^\[moonstat\]/a threads            = $threads" "$dir/moonstat.conf"
-    for d in "$G"/incoming/*; do
-        [[ "$(basename "$d")" > "$upto" ]] && continue
-        cp -al "$d" "$dir/incoming/" || return 1
-    done
-    use_backend "$dir"
-}
-
-# more_input DIR: hard links to the ship days of the generated input that
-# DIR does not have yet.
-more_input() {
-    local d
-    for d in "$G"/incoming/*; do
-        [ -e "$1/incoming/$(basename "$d")" ] || cp -al "$d" "$1/incoming/" || return 1
-    done
-}
+# setup DIR THREADS [SHIP_DAYS_UPTO] and more_input DIR: gen_setup and
+# gen_more_input (lib.sh) on the generated data.
+setup() { gen_setup "$1" "$G" "$2" "${3:-9999-99-99}"; }
+more_input() { gen_more_input "$1" "$G"; }
 
 # tree_digest DIR: one line per file under DIR, sorted: "path sha256"; for a
 # manifest.json the hash of its JSON without run_id and written_at.
