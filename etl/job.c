@@ -433,6 +433,8 @@ static int task_missing_rate(compute_task *t, const char *what, int32_t day, con
 
 static int compute_game(compute_task *t)
 {
+    int64_t *active = NULL; /* weeks then months: distinct actives, -1 unknown */
+    size_t n_weeks = 0, n_months = 0;
     job *j = t->j;
     size_t g = t->g;
     warehouse *wh = t->wh;
@@ -492,7 +494,7 @@ static int compute_game(compute_task *t)
         if (daily_kpi_compute(wh, game, d, &attrs, j->fx, rc_, &st, err) != 0 ||
             (!st.fx_missing &&
              (revenue_by_currency_compute(wh, game, d, j->fx, rc_, &st, err) != 0 ||
-              revenue_period_compute(wh, game, PERIOD_DAY, d, horizon, j->fx, rc_, &st,
+              revenue_period_compute(wh, game, PERIOD_DAY, d, horizon, -1, j->fx, rc_, &st,
                                      err) != 0)))
             goto out;
         if (st.fx_missing) {
@@ -536,25 +538,49 @@ static int compute_game(compute_task *t)
     day_list_unique(&aff.months);
     day_list_unique(&aff.retention);
     day_list_unique(&aff.ltv);
-    for (i = 0; i < aff.weeks.n + aff.months.n; i++) {
+    /* Every account in memory: each kind's distinct actives in one pass
+     * (sorted lists: the periods up to the horizon come first). */
+    while (n_weeks < aff.weeks.n && aff.weeks.days[n_weeks] <= horizon)
+        n_weeks++;
+    while (n_months < aff.months.n && aff.months.days[n_months] <= horizon)
+        n_months++;
+    if (attrs.tallied && n_weeks + n_months > 0) {
+        if (!(active = malloc((n_weeks + n_months) * sizeof *active)))
+            goto oom_or_out;
+        for (i = 0; i < n_weeks + n_months; i++)
+            active[i] = -1; /* stays so for a kind with too many periods */
+        if (period_active_many(wh, game, PERIOD_WEEK, aff.weeks.days, n_weeks, horizon, &attrs,
+                               active, err) < 0 ||
+            period_active_many(wh, game, PERIOD_MONTH, aff.months.days, n_months, horizon, &attrs,
+                               active + n_weeks, err) < 0)
+            goto out;
+    }
+    for (i = 0; i < n_weeks + n_months; i++) {
         day_status st;
-        int is_week = i < aff.weeks.n;
-        d = is_week ? aff.weeks.days[i] : aff.months.days[i - aff.weeks.n];
+        int is_week = i < n_weeks;
+        d = is_week ? aff.weeks.days[i] : aff.months.days[i - n_weeks];
         memset(&st, 0, sizeof st);
-        if (d > horizon)
-            continue;
         if (revenue_period_compute(wh, game, is_week ? PERIOD_WEEK : PERIOD_MONTH, d, horizon,
-                                   j->fx, rc_, &st, err) != 0)
+                                   active ? active[i] : -1, j->fx, rc_, &st, err) != 0)
             goto out;
         if (st.fx_missing &&
             task_missing_rate(t, is_week ? "revenue of the week of" : "revenue of the month of", d,
                               &st) != 0)
             goto out;
     }
-    for (i = 0; i < aff.retention.n; i++)
-        if (aff.retention.days[i] < horizon &&
-            retention_compute(wh, game, aff.retention.days[i], horizon, err) != 0)
+    if (attrs.tallied) {
+        /* Every account is in memory: all cohorts in one pass. */
+        size_t n = 0;
+        while (n < aff.retention.n && aff.retention.days[n] < horizon)
+            n++; /* sorted: the cohorts before the horizon */
+        if (retention_compute_many(wh, game, aff.retention.days, n, horizon, &attrs, err) != 0)
             goto out;
+    } else {
+        for (i = 0; i < aff.retention.n; i++)
+            if (aff.retention.days[i] < horizon &&
+                retention_compute(wh, game, aff.retention.days[i], horizon, err) != 0)
+                goto out;
+    }
     {
         size_t n = 0;
         day_status *st;
@@ -591,6 +617,7 @@ oom_or_out:
     if (!err->msg[0])
         ms_error_set(err, "out of memory");
 out:
+    free(active);
     free(days.days);
     account_attrs_free(&attrs);
     affected_free(&aff);

@@ -101,32 +101,23 @@ static int replace_rows(warehouse *wh, const char *table, const char *game_id, c
     return wh_query(wh, sql, "tt", params, NULL, NULL, err) < 0 ? -1 : 0;
 }
 
-int retention_compute(warehouse *wh, const char *game_id, int32_t cohort, int32_t horizon,
-                      ms_error *err)
+/* Replaces the retention partition of one cohort by the rows of its
+ * cells (n[0] size, n[1 + k] retained on day retention_days[k]). */
+static int write_retention(warehouse *wh, const char *game_id, int32_t cohort, int32_t horizon,
+                           const breakdown *cells, ms_error *err)
 {
-    cohort_ctx c;
     breakdown rows;
-    char cohort_s[24], limit_s[24], date[11];
-    const char *params[3] = {game_id, cohort_s, limit_s};
-    int32_t limit = cohort + 30 < horizon ? cohort + 30 : horizon;
+    char date[11];
     size_t i, k;
     int rc = -1;
 
-    memset(&c, 0, sizeof c);
-    breakdown_init(&c.cells);
     breakdown_init(&rows);
-    keymap_init(&c.seen);
-    c.cohort = cohort;
-    c.horizon = horizon;
-    c.err = err;
-    snprintf(cohort_s, sizeof cohort_s, "%" PRId32, cohort);
-    snprintf(limit_s, sizeof limit_s, "%" PRId32, limit);
     day_format(cohort, date);
-
-    if (wh_query(wh, q_cohort_size, "ti", params, add_size, &c, err) < 0 ||
-        wh_query(wh, q_retained_events, "tii", params, add_retained, &c, err) < 0 ||
-        wh_query(wh, q_retained_payments, "tii", params, add_retained, &c, err) < 0 ||
-        breakdown_rollup(&c.cells, &rows) != 0 || replace_rows(wh, "retention", game_id, date, err))
+    if (breakdown_rollup(cells, &rows) != 0) {
+        ms_error_set(err, "out of memory");
+        goto out;
+    }
+    if (replace_rows(wh, "retention", game_id, date, err))
         goto out;
     for (i = 0; i < rows.n_cells; i++) {
         const bd_cell *r = &rows.cells[i];
@@ -160,9 +151,146 @@ int retention_compute(warehouse *wh, const char *game_id, int32_t cohort, int32_
         goto out;
     rc = 0;
 out:
-    breakdown_free(&c.cells);
     breakdown_free(&rows);
+    return rc;
+}
+
+int retention_compute(warehouse *wh, const char *game_id, int32_t cohort, int32_t horizon,
+                      ms_error *err)
+{
+    cohort_ctx c;
+    char cohort_s[24], limit_s[24];
+    const char *params[3] = {game_id, cohort_s, limit_s};
+    int32_t limit = cohort + 30 < horizon ? cohort + 30 : horizon;
+    int rc = -1;
+
+    memset(&c, 0, sizeof c);
+    breakdown_init(&c.cells);
+    keymap_init(&c.seen);
+    c.cohort = cohort;
+    c.horizon = horizon;
+    c.err = err;
+    snprintf(cohort_s, sizeof cohort_s, "%" PRId32, cohort);
+    snprintf(limit_s, sizeof limit_s, "%" PRId32, limit);
+
+    if (wh_query(wh, q_cohort_size, "ti", params, add_size, &c, err) < 0 ||
+        wh_query(wh, q_retained_events, "tii", params, add_retained, &c, err) < 0 ||
+        wh_query(wh, q_retained_payments, "tii", params, add_retained, &c, err) < 0 ||
+        write_retention(wh, game_id, cohort, horizon, &c.cells, err) != 0)
+        goto out;
+    rc = 0;
+out:
+    breakdown_free(&c.cells);
     keymap_free(&c.seen);
+    return rc;
+}
+
+/* ---- retention of many cohorts in one pass ---------------------------------- */
+
+/* The days the accounts of the wanted cohorts were active on, as a bit per
+ * retention day (bit k: day cohort + retention_days[k]); what one pass over
+ * a window's activity and payments fills. */
+typedef struct retention_pass {
+    const account_attrs *attrs;
+    int32_t first, last;      /* the wanted cohorts span [first, last] */
+    const uint8_t *wanted;    /* by cohort - first */
+    uint16_t *mask;           /* by account id in attrs */
+    ms_error *err;
+} retention_pass;
+
+/* Rows: account_id, day (activity, or a paid payment). */
+static int mark_retained(void *ctx, int ncols, const char *const *v)
+{
+    retention_pass *p = ctx;
+    const account_attr *a;
+    int32_t day, cohort;
+    int idx;
+    (void)ncols;
+    if (!v[0] || !v[1] || !(a = account_attrs_find(p->attrs, v[0])))
+        return 0; /* no accounts row: in no cohort, as the join had it */
+    cohort = a->cohort_day;
+    if (cohort == ACCOUNT_NO_COHORT || cohort < p->first || cohort > p->last ||
+        !p->wanted[cohort - p->first])
+        return 0;
+    day = (int32_t)strtol(v[1], NULL, 10);
+    if ((idx = retention_index(cohort, day)) < 0)
+        return 0; /* the query stops at the horizon */
+    p->mask[a - p->attrs->attr] |= (uint16_t)(1u << idx);
+    return 0;
+}
+
+static const char q_window_activity[] =
+    "SELECT account_id, day FROM activity WHERE game_id = $1 AND day > $2 AND day <= $3";
+static const char q_window_payments[] =
+    "SELECT account_id, day FROM payments WHERE game_id = $1 AND day > $2 AND day <= $3 AND "
+    "status = 'paid' AND sandbox = 0";
+
+int retention_compute_many(warehouse *wh, const char *game_id, const int32_t *cohorts, size_t n,
+                           int32_t horizon, const account_attrs *attrs, ms_error *err)
+{
+    retention_pass p;
+    breakdown *cells = NULL;  /* by cohort - first */
+    uint8_t *wanted = NULL;
+    char first_s[24], last_s[24];
+    const char *params[3] = {game_id, first_s, last_s};
+    size_t i, span, n_accounts = attrs->accounts.count;
+    int32_t last_day;
+    int rc = -1;
+
+    memset(&p, 0, sizeof p);
+    if (n == 0)
+        return 0;
+    p.attrs = attrs;
+    p.first = cohorts[0];
+    p.last = cohorts[n - 1];
+    p.err = err;
+    span = (size_t)(p.last - p.first) + 1;
+    if (!(wanted = calloc(span, 1)) || !(cells = calloc(span, sizeof *cells)) ||
+        !(p.mask = calloc(n_accounts ? n_accounts : 1, sizeof *p.mask))) {
+        ms_error_set(err, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < span; i++)
+        breakdown_init(&cells[i]);
+    for (i = 0; i < n; i++)
+        wanted[cohorts[i] - p.first] = 1;
+    p.wanted = wanted;
+    last_day = p.last + 30 < horizon ? p.last + 30 : horizon;
+    snprintf(first_s, sizeof first_s, "%" PRId32, p.first);
+    snprintf(last_s, sizeof last_s, "%" PRId32, last_day);
+    if (wh_query(wh, q_window_activity, "tii", params, mark_retained, &p, err) < 0 ||
+        wh_query(wh, q_window_payments, "tii", params, mark_retained, &p, err) < 0)
+        goto out;
+    /* Sizes and retained counts by cohort and group, account by account. */
+    for (i = 0; i < n_accounts; i++) {
+        const account_attr *a = &attrs->attr[i];
+        bd_cell *cell;
+        size_t k;
+        if (a->cohort_day == ACCOUNT_NO_COHORT || a->cohort_day < p.first ||
+            a->cohort_day > p.last || !wanted[a->cohort_day - p.first])
+            continue;
+        cell = breakdown_cell(&cells[a->cohort_day - p.first],
+                              account_group_platform(attrs, a->group),
+                              account_group_country(attrs, a->group));
+        if (!cell) {
+            ms_error_set(err, "out of memory");
+            goto out;
+        }
+        cell->n[0]++;
+        for (k = 0; k < MS_ARRAY_LEN(retention_days); k++)
+            cell->n[1 + k] += (p.mask[i] >> k) & 1;
+    }
+    for (i = 0; i < n; i++)
+        if (write_retention(wh, game_id, cohorts[i], horizon, &cells[cohorts[i] - p.first], err) !=
+            0)
+            goto out;
+    rc = 0;
+out:
+    for (i = 0; cells && i < span; i++)
+        breakdown_free(&cells[i]);
+    free(cells);
+    free(wanted);
+    free(p.mask);
     return rc;
 }
 

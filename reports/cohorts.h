@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "account_attrs.h"
 #include "conversion.h"
 #include "warehouse.h"
 
@@ -28,6 +29,16 @@ extern const int ltv_days[7];
 
 int retention_compute(warehouse *wh, const char *game_id, int32_t cohort, int32_t horizon,
                       ms_error *err);
+
+/* The retention partitions of n cohorts (sorted ascending, distinct, each
+ * before horizon) in one pass over the activity and paid payments of their
+ * windows, the accounts' cohort and attributes taken from attrs, which must
+ * hold every account of the game (attrs->tallied: a first load, a
+ * backfill). The same rows as retention_compute cohort by cohort, which
+ * joins each cohort with its activity through an index: at 5M events 30
+ * cohorts took 2.1 s that way. */
+int retention_compute_many(warehouse *wh, const char *game_id, const int32_t *cohorts, size_t n,
+                           int32_t horizon, const account_attrs *attrs, ms_error *err);
 
 /* The LTV partitions of n cohorts (sorted ascending, distinct, each at most
  * horizon), read in one pass. st has n entries, zeroed by the caller: when a

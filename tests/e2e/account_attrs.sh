@@ -4,7 +4,10 @@
 # memory (reports/account_attrs.h): every account of the game for a backfill
 # or a first load (7 days or more), with the day's account, device and role
 # counts tallied by the same scans, those of each day's facts otherwise.
-# Both ways must give the figures the warehouse's own join gives:
+# Both ways must give the figures the warehouse's own join gives (and, when
+# every account is read, the retention of all cohorts and the distinct
+# actives of all weeks and months, each counted in one pass with the
+# attributes in memory, those of each cohort's and period's own query):
 #  1. the golden scenario with the per-day way forced (MOONSTAT_TEST_ACCOUNT_ATTRS=days):
 #     daily_kpi equals the expected exports byte for byte (conformance.sh runs
 #     it as chosen: its first run has 7 days or more, the scan);
@@ -64,6 +67,22 @@ wh_sql "$WORK/scan" "$KPI" >"$WORK/scan.kpi"
 wh_sql "$WORK/days" "$KPI" >"$WORK/days.kpi"
 check "generated: daily_kpi has rows" test "$(wc -l <"$WORK/scan.kpi")" -gt 100
 check "generated: daily_kpi is the same either way" cmp -s "$WORK/scan.kpi" "$WORK/days.kpi"
+# Retention: all cohorts in one pass with the attributes in memory (scan)
+# against each cohort joined with its activity by the warehouse (days).
+RET="SELECT * FROM retention ORDER BY cohort_date, game_id, platform, country, day"
+wh_sql "$WORK/scan" "$RET" >"$WORK/scan.ret"
+wh_sql "$WORK/days" "$RET" >"$WORK/days.ret"
+check "generated: retention has rows, some retained" \
+    test "$(wc -l <"$WORK/scan.ret")" -gt 50 -a "$(grep -c '|[1-9][0-9]*|0\.[0-9]*[1-9]' "$WORK/scan.ret")" -gt 5
+check "generated: retention is the same either way" cmp -s "$WORK/scan.ret" "$WORK/days.ret"
+# Revenue by period: the week's and month's distinct actives in one pass per
+# kind (scan) against the warehouse's DISTINCT per period (days).
+REV="SELECT * FROM revenue ORDER BY period, period_start, game_id"
+wh_sql "$WORK/scan" "$REV" >"$WORK/scan.rev"
+wh_sql "$WORK/days" "$REV" >"$WORK/days.rev"
+check "generated: revenue has week and month rows" \
+    test "$(grep -c '^week|' "$WORK/scan.rev")" -ge 3 -a "$(grep -c '^month|' "$WORK/scan.rev")" -ge 3
+check "generated: revenue is the same either way" cmp -s "$WORK/scan.rev" "$WORK/days.rev"
 
 if ! pg_testing; then
     # The oracle: per game, local day and (platform, country), from joins.
