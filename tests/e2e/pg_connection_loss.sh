@@ -8,18 +8,24 @@
 #     fact, file or report row of the run is kept (no partial day); the next
 #     runs exit 0 and the exports equal the golden expected CSVs;
 #  B. in the middle of run 2's recompute (inside its transaction; B1 at a
-#     query, B2 while report rows are being written): exit 1, every day's
-#     daily_kpi rows are exactly those of before the run (none half
-#     rewritten); the rerun exits 0 and the exports equal the golden;
+#     query, B2 while report rows are being written; both with one compute
+#     worker, which reads on the job's connection inside the transaction):
+#     exit 1, every day's daily_kpi rows are exactly those of before the
+#     run (none half rewritten); the rerun exits 0 and the exports equal the
+#     golden; B3, with two compute workers, at a query of the worker thread
+#     (on its own connection, outside any transaction): the worker's query is
+#     retried on a new connection, but the job's connection, holding the
+#     recompute's transaction, was terminated too: the same outcome;
 #  C. while run 2 publishes (outside any transaction, a safe point: the
 #     killer shim's file calls): the backend reconnects and retries, the run
 #     exits 0 and its exports equal the golden;
 #  D. as A, but the client itself dies (SIGKILL) while frozen: the server
 #     rolls back, the lock is free, the rerun completes.
 # The libpq shim (built here from C) numbers the calls to PQputCopyEnd,
-# PQexecPrepared and PQsendQueryPrepared (all of them, and those made inside
-# a transaction) and stops at MOONSTAT_PQ_STOP_AT=<function>:<n> (or
-# <function>@tx:<n>), reporting "stopped <spec> <transaction status>" on a
+# PQexecPrepared and PQsendQueryPrepared (all of them, those made inside a
+# transaction, and those made by a thread other than the main one) and stops
+# at MOONSTAT_PQ_STOP_AT=<function>:<n> (or <function>@tx:<n>, or
+# <function>@thread:<n>), reporting "stopped <spec> <transaction status>" on a
 # FIFO first (PQtransactionStatus: 0 idle, 1 a command in progress, 2 idle
 # inside a transaction). No sleeps: the test blocks on the FIFO and on the
 # process state.
@@ -39,10 +45,12 @@ cat >"$WORK/pqstop.c" <<'C'
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 int PQputCopyEnd(PGconn *conn, const char *errormsg);
@@ -56,22 +64,31 @@ int PQsendQueryPrepared(PGconn *conn, const char *stmtName, int nParams,
 /* Calls of each function: all of them, and those made inside a transaction. */
 enum { COPY_END, EXEC_PREPARED, SEND_PREPARED, NFN };
 static const char *const names[NFN] = {"PQputCopyEnd", "PQexecPrepared", "PQsendQueryPrepared"};
-static unsigned long calls[NFN], in_tx[NFN];
+static unsigned long calls[NFN], in_tx[NFN], in_thread[NFN];
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void point(PGconn *conn, int fn)
 {
     const char *at = getenv("MOONSTAT_PQ_STOP_AT"), *fifo = getenv("MOONSTAT_STOP_FIFO");
     int status = (int)PQtransactionStatus(conn);
-    char all[64], tx[64], line[128];
-    int fd, len;
+    int other_thread = (pid_t)syscall(SYS_gettid) != getpid();
+    char all[64], tx[64], th[64], line[128];
+    int fd, len, hit;
+    pthread_mutex_lock(&mu);
     calls[fn]++;
     if (status != PQTRANS_IDLE)
         in_tx[fn]++;
-    if (!at || !fifo)
-        return;
+    if (other_thread)
+        in_thread[fn]++;
     snprintf(all, sizeof all, "%s:%lu", names[fn], calls[fn]);
     snprintf(tx, sizeof tx, "%s@tx:%lu", names[fn], in_tx[fn]);
-    if (strcmp(at, all) != 0 && !(status != PQTRANS_IDLE && strcmp(at, tx) == 0))
+    snprintf(th, sizeof th, "%s@thread:%lu", names[fn], in_thread[fn]);
+    pthread_mutex_unlock(&mu);
+    if (!at || !fifo)
+        return;
+    hit = strcmp(at, all) == 0 || (status != PQTRANS_IDLE && strcmp(at, tx) == 0) ||
+          (other_thread && strcmp(at, th) == 0);
+    if (!hit)
         return;
     len = snprintf(line, sizeof line, "stopped %s %d\n", at, status);
     fd = open(fifo, O_WRONLY | O_CLOEXEC);
@@ -119,7 +136,8 @@ int PQsendQueryPrepared(PGconn *conn, const char *stmtName, int nParams,
     return real(conn, stmtName, nParams, paramValues, paramLengths, paramFormats, resultFormat);
 }
 
-/* MOONSTAT_PQ_COUNT_FILE: "<function> <calls> <calls inside a transaction>" lines. */
+/* MOONSTAT_PQ_COUNT_FILE: "<function> <calls> <inside a transaction> <by another thread>"
+ * lines. */
 static void done(void) __attribute__((destructor));
 static void done(void)
 {
@@ -129,12 +147,12 @@ static void done(void)
     if (!path || !(f = fopen(path, "w")))
         return;
     for (i = 0; i < NFN; i++)
-        fprintf(f, "%s %lu %lu\n", names[i], calls[i], in_tx[i]);
+        fprintf(f, "%s %lu %lu %lu\n", names[i], calls[i], in_tx[i], in_thread[i]);
     fclose(f);
 }
 C
 check "the libpq shim builds" ${CC:-cc} -std=c17 -Wall -Wextra -Werror -O1 -fPIC -shared \
-    $(pkg-config --cflags libpq) -o "$SHIM" "$WORK/pqstop.c" -ldl
+    $(pkg-config --cflags libpq) -o "$SHIM" "$WORK/pqstop.c" -ldl -lpthread
 [ -f "$SHIM" ] || finish
 check "the killer shim is built ($KILLER)" test -f "$KILLER"
 
@@ -201,8 +219,11 @@ frozen_run() {
 }
 
 # ---- reference counts: how many COPYs and prepared statements each run makes
+# with_threads DIR N: `threads = N` in DIR's configuration.
+with_threads() { sed -i "/^\[moonstat\]/a threads = $2" "$1/moonstat.conf"; }
 C0=$WORK/count
 golden_setup "$C0"
+with_threads "$C0" 1
 for r in 1 2; do
     golden_copy "$C0" "batch$r"
     MOONSTAT_PQ_COUNT_FILE=$WORK/pq$r LD_PRELOAD="$SHIM:$KILLER" \
@@ -210,7 +231,7 @@ for r in 1 2; do
     check_eq "counted run $r exit code" "$?" "0"
 done
 # count FILE FUNCTION [tx]: a count of the shim's file.
-count() { awk -v f="$2" -v c="${3:-all}" '$1 == f { print (c == "tx" ? $3 : $2) }' "$1"; }
+count() { awk -v f="$2" -v c="${3:-all}" '$1 == f { print (c == "tx" ? $3 : c == "thread" ? $4 : $2) }' "$1"; }
 copies1=$(count "$WORK/pq1" PQputCopyEnd)
 exec2=$(count "$WORK/pq2" PQexecPrepared tx)
 send2=$(count "$WORK/pq2" PQsendQueryPrepared tx)
@@ -221,6 +242,20 @@ check "run 1 bulk-loads with COPY (got $copies1)" test "$copies1" -ge 5
 check "run 2 reads inside transactions (got $exec2)" test "$exec2" -ge 100
 check "run 2 pipelines statements (got $send2)" test "$send2" -ge 100
 check_eq "the counted runs give the golden exports" "$(golden_digest "$C0")" "$want_csv"
+# The same two runs with two compute workers: the other thread's queries.
+C2=$WORK/count2
+golden_setup "$C2"
+with_threads "$C2" 2
+for r in 1 2; do
+    golden_copy "$C2" "batch$r"
+    MOONSTAT_PQ_COUNT_FILE=$WORK/pq2-$r LD_PRELOAD="$SHIM" run_moonstat "$C2" run --date "${DATES[r - 1]}"
+    check_eq "counted run $r with two compute workers: exit code" "$?" "0"
+done
+thread2=$(count "$WORK/pq2-2" PQexecPrepared thread)
+check "run 2 with two compute workers: the worker thread queries (got $thread2)" \
+    test "$thread2" -ge 20
+check_eq "the counted runs with two compute workers give the golden exports" \
+    "$(golden_digest "$C2")" "$want_csv"
 
 # ---- A. lost in the middle of run 1's bulk load --------------------------------
 A=$WORK/A
@@ -253,19 +288,26 @@ check_eq "A: run 2 exits 0" "$?" "0"
 check_eq "A: exports equal the golden expected CSVs" "$(golden_digest "$A")" "$want_csv"
 
 # ---- B. lost in the middle of run 2's recompute ----------------------------------
-# lost_in_recompute NAME STOP: run 1, then run 2 stopped at STOP (inside a
-# transaction: status 1, a pipeline in flight, or 2, idle in it).
+# lost_in_recompute NAME STOP THREADS: with `threads = THREADS`, run 1, then
+# run 2 stopped at STOP (THREADS 1: inside a transaction, status 1, a
+# pipeline in flight, or 2, idle in it; else on a worker's connection,
+# status 0).
 lost_in_recompute() {
     local name=$1 stop=$2 dir=$WORK/$1 before mixed
     golden_setup "$dir"
+    with_threads "$dir" "$3"
     golden_copy "$dir" batch1
     run_moonstat "$dir" run --date 2026-11-07
     check_eq "$name: run 1 exits 0" "$?" "0"
     before=$(kpi_rows "$dir")
     golden_copy "$dir" batch2
     frozen_run "$dir" 2026-11-08 terminate LD_PRELOAD="$SHIM" MOONSTAT_PQ_STOP_AT=$stop
-    check "$name: stopped at $stop, inside a transaction (got: $STATE)" \
-        test "${STATE% [12]}" = "stopped $stop" -a "$STATE" != "stopped $stop"
+    if [ "$3" = 1 ]; then
+        check "$name: stopped at $stop, inside a transaction (got: $STATE)" \
+            test "${STATE% [12]}" = "stopped $stop" -a "$STATE" != "stopped $stop"
+    else
+        check_eq "$name: stopped at $stop, outside any transaction" "$STATE" "stopped $stop 0"
+    fi
     check_eq "$name: the run exits 1" "$RC" "1"
     check "$name: the log says the connection was lost" grep -q 'connection lost' "$dir/log"
     check_eq "$name: daily_kpi is exactly as before the run (no day half rewritten)" \
@@ -292,8 +334,10 @@ PY
     check_eq "$name: daily_kpi equals the clean run's" "$(kpi_digest "$dir")" "$(kpi_digest "$C0")"
 }
 # B1: a query waiting for its rows; B2: report rows being written (pipelined).
-lost_in_recompute B1 "PQexecPrepared@tx:$((exec2 * 2 / 3))"
-lost_in_recompute B2 "PQsendQueryPrepared@tx:$((send2 / 2))"
+lost_in_recompute B1 "PQexecPrepared@tx:$((exec2 * 2 / 3))" 1
+lost_in_recompute B2 "PQsendQueryPrepared@tx:$((send2 / 2))" 1
+# B3: a query of the compute worker thread, on its own connection.
+lost_in_recompute B3 "PQexecPrepared@thread:$((thread2 / 2))" 2
 
 # ---- C. lost while publishing (a safe point) ---------------------------------------
 Cdir=$WORK/C
