@@ -749,10 +749,10 @@ static void task_free(compute_task *t)
 
 static int stage_compute(job *j)
 {
-    size_t n_games = j->cfg->n_games, g, i, computed = 0;
+    size_t n_games = j->cfg->n_games, g, i, computed = 0, n_workers = worker_count(j->cfg);
     dq_counts *dq = calloc(n_games + 1, sizeof *dq);
     compute_task *tasks = calloc(n_games ? n_games : 1, sizeof *tasks);
-    int touched = 0, rc = -1;
+    int touched = 0, in_tx = 0, rc = -1;
     struct timespec t0;
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -767,10 +767,24 @@ static int stage_compute(job *j)
         tasks[g].dq = dq;
         buf_init(&tasks[g].warnings, 0);
     }
-    if (wh_begin(j->wh, &j->err) != 0)
-        goto fail;
-    if (run_workers(j, tasks, n_games, worker_count(j->cfg)) != 0)
+    /* One worker writes on the job's connection as it goes: the transaction
+     * opens first. Several keep their writes in split handles, and the
+     * transaction opens only for the replay: the job's connection does not
+     * sit idle in a transaction while they compute (a server's
+     * idle_in_transaction_session_timeout would end it), and a connection
+     * lost meanwhile is simply opened again. */
+    if (n_workers == 1) {
+        if (wh_begin(j->wh, &j->err) != 0)
+            goto fail;
+        in_tx = 1;
+    }
+    if (run_workers(j, tasks, n_games, n_workers) != 0)
         goto rollback;
+    if (!in_tx) {
+        if (wh_begin(j->wh, &j->err) != 0)
+            goto fail;
+        in_tx = 1;
+    }
     /* In game order, whatever the number of workers: the log lines, the
      * missing rates and the deferred writes. */
     for (g = 0; g < n_games; g++) {
@@ -802,7 +816,8 @@ static int stage_compute(job *j)
     rc = 0;
     goto out;
 rollback:
-    wh_rollback(j->wh);
+    if (in_tx)
+        wh_rollback(j->wh);
 fail:
     job_fail(j, EXIT_FAILURE_RUN, "computing the reports failed: %s; the warehouse is unchanged "
              "by this step, run again", j->err.msg);

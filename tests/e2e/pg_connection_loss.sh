@@ -12,10 +12,13 @@
 #     worker, which reads on the job's connection inside the transaction):
 #     exit 1, every day's daily_kpi rows are exactly those of before the
 #     run (none half rewritten); the rerun exits 0 and the exports equal the
-#     golden; B3, with two compute workers, at a query of the worker thread
-#     (on its own connection, outside any transaction): the worker's query is
-#     retried on a new connection, but the job's connection, holding the
-#     recompute's transaction, was terminated too: the same outcome;
+#     golden;
+#  B3. with two compute workers, at a query of the worker thread (on its own
+#     connection, outside any transaction; the job's connection is idle
+#     outside one too, its transaction opens for the replay of the workers'
+#     writes): both server processes are terminated, each connection is
+#     opened again where it is next used, and the run exits 0 with the
+#     golden exports;
 #  C. while run 2 publishes (outside any transaction, a safe point: the
 #     killer shim's file calls): the backend reconnects and retries, the run
 #     exits 0 and its exports equal the golden;
@@ -288,26 +291,21 @@ check_eq "A: run 2 exits 0" "$?" "0"
 check_eq "A: exports equal the golden expected CSVs" "$(golden_digest "$A")" "$want_csv"
 
 # ---- B. lost in the middle of run 2's recompute ----------------------------------
-# lost_in_recompute NAME STOP THREADS: with `threads = THREADS`, run 1, then
-# run 2 stopped at STOP (THREADS 1: inside a transaction, status 1, a
-# pipeline in flight, or 2, idle in it; else on a worker's connection,
-# status 0).
+# lost_in_recompute NAME STOP: with one compute worker, run 1, then run 2
+# stopped at STOP (inside a transaction: status 1, a pipeline in flight, or
+# 2, idle in it).
 lost_in_recompute() {
     local name=$1 stop=$2 dir=$WORK/$1 before mixed
     golden_setup "$dir"
-    with_threads "$dir" "$3"
+    with_threads "$dir" 1
     golden_copy "$dir" batch1
     run_moonstat "$dir" run --date 2026-11-07
     check_eq "$name: run 1 exits 0" "$?" "0"
     before=$(kpi_rows "$dir")
     golden_copy "$dir" batch2
     frozen_run "$dir" 2026-11-08 terminate LD_PRELOAD="$SHIM" MOONSTAT_PQ_STOP_AT=$stop
-    if [ "$3" = 1 ]; then
-        check "$name: stopped at $stop, inside a transaction (got: $STATE)" \
-            test "${STATE% [12]}" = "stopped $stop" -a "$STATE" != "stopped $stop"
-    else
-        check_eq "$name: stopped at $stop, outside any transaction" "$STATE" "stopped $stop 0"
-    fi
+    check "$name: stopped at $stop, inside a transaction (got: $STATE)" \
+        test "${STATE% [12]}" = "stopped $stop" -a "$STATE" != "stopped $stop"
     check_eq "$name: the run exits 1" "$RC" "1"
     check "$name: the log says the connection was lost" grep -q 'connection lost' "$dir/log"
     check_eq "$name: daily_kpi is exactly as before the run (no day half rewritten)" \
@@ -334,10 +332,25 @@ PY
     check_eq "$name: daily_kpi equals the clean run's" "$(kpi_digest "$dir")" "$(kpi_digest "$C0")"
 }
 # B1: a query waiting for its rows; B2: report rows being written (pipelined).
-lost_in_recompute B1 "PQexecPrepared@tx:$((exec2 * 2 / 3))" 1
-lost_in_recompute B2 "PQsendQueryPrepared@tx:$((send2 / 2))" 1
-# B3: a query of the compute worker thread, on its own connection.
-lost_in_recompute B3 "PQexecPrepared@thread:$((thread2 / 2))" 2
+lost_in_recompute B1 "PQexecPrepared@tx:$((exec2 * 2 / 3))"
+lost_in_recompute B2 "PQsendQueryPrepared@tx:$((send2 / 2))"
+
+# ---- B3. lost at a query of a compute worker --------------------------------------
+B3=$WORK/B3
+golden_setup "$B3"
+with_threads "$B3" 2
+golden_copy "$B3" batch1
+run_moonstat "$B3" run --date 2026-11-07
+check_eq "B3: run 1 exits 0" "$?" "0"
+golden_copy "$B3" batch2
+stop="PQexecPrepared@thread:$((thread2 / 2))"
+frozen_run "$B3" 2026-11-08 terminate LD_PRELOAD="$SHIM" MOONSTAT_PQ_STOP_AT=$stop
+check_eq "B3: stopped at $stop, outside any transaction" "$STATE" "stopped $stop 0"
+check "B3: the worker's and the job's server processes terminated (got $TERMINATED)" \
+    test "$TERMINATED" -ge 2
+check_eq "B3: the run reconnects, retries and exits 0" "$RC" "0"
+check_eq "B3: exports equal the golden expected CSVs" "$(golden_digest "$B3")" "$want_csv"
+check_eq "B3: daily_kpi equals the clean run's" "$(kpi_digest "$B3")" "$(kpi_digest "$C0")"
 
 # ---- C. lost while publishing (a safe point) ---------------------------------------
 Cdir=$WORK/C
