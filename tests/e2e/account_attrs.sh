@@ -63,26 +63,26 @@ nightly() {
 KPI="SELECT * FROM daily_kpi ORDER BY date, game_id, platform, country"
 check_eq "generated, scan: exit codes" "$(nightly "$WORK/scan" scan)" "0 0"
 check_eq "generated, days: exit codes" "$(nightly "$WORK/days" days)" "0 0"
-wh_sql "$WORK/scan" "$KPI" >"$WORK/scan.kpi"
-wh_sql "$WORK/days" "$KPI" >"$WORK/days.kpi"
-check "generated: daily_kpi has rows" test "$(wc -l <"$WORK/scan.kpi")" -gt 100
-check "generated: daily_kpi is the same either way" cmp -s "$WORK/scan.kpi" "$WORK/days.kpi"
+# both_ways NAME SQL: SQL's rows in each warehouse, to $WORK/scan.NAME and
+# $WORK/days.NAME, and the check that they are the same.
+both_ways() {
+    wh_sql "$WORK/scan" "$2" >"$WORK/scan.$1"
+    wh_sql "$WORK/days" "$2" >"$WORK/days.$1"
+    check "generated: $1 is the same either way" cmp -s "$WORK/scan.$1" "$WORK/days.$1"
+}
+both_ways daily_kpi "$KPI"
+check "generated: daily_kpi has rows" test "$(wc -l <"$WORK/scan.daily_kpi")" -gt 100
 # Retention: all cohorts in one pass with the attributes in memory (scan)
 # against each cohort joined with its activity by the warehouse (days).
-RET="SELECT * FROM retention ORDER BY cohort_date, game_id, platform, country, day"
-wh_sql "$WORK/scan" "$RET" >"$WORK/scan.ret"
-wh_sql "$WORK/days" "$RET" >"$WORK/days.ret"
+both_ways retention "SELECT * FROM retention ORDER BY cohort_date, game_id, platform, country, day"
 check "generated: retention has rows, some retained" \
-    test "$(wc -l <"$WORK/scan.ret")" -gt 50 -a "$(grep -c '|[1-9][0-9]*|0\.[0-9]*[1-9]' "$WORK/scan.ret")" -gt 5
-check "generated: retention is the same either way" cmp -s "$WORK/scan.ret" "$WORK/days.ret"
+    test "$(wc -l <"$WORK/scan.retention")" -gt 50 \
+    -a "$(grep -c '|[1-9][0-9]*|0\.[0-9]*[1-9]' "$WORK/scan.retention")" -gt 5
 # Revenue by period: the week's and month's distinct actives in one pass per
 # kind (scan) against the warehouse's DISTINCT per period (days).
-REV="SELECT * FROM revenue ORDER BY period, period_start, game_id"
-wh_sql "$WORK/scan" "$REV" >"$WORK/scan.rev"
-wh_sql "$WORK/days" "$REV" >"$WORK/days.rev"
+both_ways revenue "SELECT * FROM revenue ORDER BY period, period_start, game_id"
 check "generated: revenue has week and month rows" \
-    test "$(grep -c '^week|' "$WORK/scan.rev")" -ge 3 -a "$(grep -c '^month|' "$WORK/scan.rev")" -ge 3
-check "generated: revenue is the same either way" cmp -s "$WORK/scan.rev" "$WORK/days.rev"
+    test "$(grep -c '^week|' "$WORK/scan.revenue")" -ge 3 -a "$(grep -c '^month|' "$WORK/scan.revenue")" -ge 3
 
 if ! pg_testing; then
     # The oracle: per game, local day and (platform, country), from joins.
