@@ -59,7 +59,15 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(BUILD)/schemas_embedded.c: schemas/embed.sh $(wildcard schemas/*/*.sql)
+# The list of migration files, rewritten only when it changes: a removed or
+# renamed file then rebuilds the embedded schemas too (a file's absence
+# alone changes no prerequisite's time).
+SCHEMA_FILES := $(sort $(wildcard schemas/*/*.sql))
+$(BUILD)/schemas.list: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(SCHEMA_FILES)' | cmp -s - $@ || echo '$(SCHEMA_FILES)' > $@
+
+$(BUILD)/schemas_embedded.c: schemas/embed.sh $(SCHEMA_FILES) $(BUILD)/schemas.list
 	@mkdir -p $(dir $@)
 	sh schemas/embed.sh > $@.tmp && mv $@.tmp $@
 
@@ -145,3 +153,5 @@ $(BUILD)/tests/parse_bench: $(BUILD)/tests/bench/parse_bench.o $(BUILD)/libmoons
 
 -include $(BUILD)/tests/fuzz/fuzz_event_parser.d $(BUILD)/tests/bench/parse_bench.d
 # ---- END tests/fuzz + tests/bench -------------------------------------------
+
+FORCE:
