@@ -884,3 +884,11 @@ int config_describe(buf *out)
     }
     return 0;
 }
+
+size_t config_thread_count(const config *cfg)
+{
+    long n = cfg->threads;
+    if (n <= 0)
+        n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : (size_t)n; /* unknown: the single-threaded path */
+}

@@ -79,4 +79,8 @@ int config_game_index(const config *cfg, const char *id);
  * parser uses) to a buffer, as Markdown. Returns 0 or -1. */
 int config_describe(buf *out);
 
+/* The `threads` setting resolved: itself, or for 0 the online CPUs (1 when
+ * unknown). Readers and compute workers each cap it further. */
+size_t config_thread_count(const config *cfg);
+
 #endif

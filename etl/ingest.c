@@ -828,17 +828,12 @@ out:
  * never more than MAX_READERS or than there are files to read. */
 static size_t reader_count(const config *cfg, size_t n_to_read)
 {
-    long n = cfg->threads;
-    if (n <= 0) {
-        n = sysconf(_SC_NPROCESSORS_ONLN);
-        if (n < 1)
-            n = 1; /* unknown: the single-threaded path */
-    }
+    size_t n = config_thread_count(cfg);
     if (n > MAX_READERS)
         n = MAX_READERS;
-    if ((size_t)n > n_to_read)
-        n = (long)n_to_read;
-    return n < 1 ? 1 : (size_t)n;
+    if (n > n_to_read)
+        n = n_to_read;
+    return n < 1 ? 1 : n;
 }
 
 int ingest_run(const config *cfg, warehouse *wh, const tz_zone *const *zones,

@@ -628,14 +628,10 @@ out:
  * most one per game. */
 static size_t worker_count(const config *cfg)
 {
-    long n = cfg->threads;
-    if (n <= 0)
-        n = sysconf(_SC_NPROCESSORS_ONLN);
-    if (n < 1)
-        n = 1;
+    size_t n = config_thread_count(cfg);
     if (cfg->n_games == 0)
         return 1;
-    return (size_t)n < cfg->n_games ? (size_t)n : cfg->n_games;
+    return n < cfg->n_games ? n : cfg->n_games;
 }
 
 /* The shared queue of the workers: tasks are taken in game order. */
