@@ -18,6 +18,7 @@
 #include "fx_rates.h"
 #include "ingest.h"
 #include "merge.h"
+#include "period_actives.h"
 #include "publish.h"
 #include "revenue.h"
 #include "timefmt.h"
@@ -433,7 +434,7 @@ static int task_missing_rate(compute_task *t, const char *what, int32_t day, con
 
 static int compute_game(compute_task *t)
 {
-    int64_t *active = NULL; /* weeks then months: distinct actives, -1 unknown */
+    int64_t *active = NULL; /* weeks then months: distinct actives */
     size_t n_weeks = 0, n_months = 0;
     job *j = t->j;
     size_t g = t->g;
@@ -443,7 +444,7 @@ static int compute_game(compute_task *t)
     const char *rc_ = j->cfg->reporting_currency;
     char limit[24];
     const char *params[2] = {game, limit};
-    day_list days = {NULL, 0, 0};
+    day_list days = {NULL, 0, 0}, changed = {NULL, 0, 0};
     account_attrs attrs;
     affected aff;
     int64_t old_h = 0;
@@ -538,21 +539,26 @@ static int compute_game(compute_task *t)
     day_list_unique(&aff.months);
     day_list_unique(&aff.retention);
     day_list_unique(&aff.ltv);
-    /* Every account in memory: each kind's distinct actives in one pass
-     * (sorted lists: the periods up to the horizon come first). */
+    /* The periods up to the horizon (sorted lists: they come first) and
+     * their distinct actives, from the per-day counts (period_actives.h);
+     * the days whose facts changed are the dirty days of every date. */
     while (n_weeks < aff.weeks.n && aff.weeks.days[n_weeks] <= horizon)
         n_weeks++;
     while (n_months < aff.months.n && aff.months.days[n_months] <= horizon)
         n_months++;
-    if (attrs.tallied && n_weeks + n_months > 0) {
+    if (n_weeks + n_months > 0) {
+        if (wh_query(wh, "SELECT day FROM dirty_days WHERE game_id = $1 AND day > $2", "ti",
+                     params, collect_day, &changed, err) < 0)
+            goto out;
+        for (i = 0; i < days.n; i++)
+            if (day_list_add(&changed, days.days[i]) != 0)
+                goto oom_or_out;
+        day_list_unique(&changed);
         if (!(active = malloc((n_weeks + n_months) * sizeof *active)))
             goto oom_or_out;
-        for (i = 0; i < n_weeks + n_months; i++)
-            active[i] = -1; /* stays so for a kind with too many periods */
-        if (period_active_many(wh, game, PERIOD_WEEK, aff.weeks.days, n_weeks, horizon, &attrs,
-                               active, err) < 0 ||
-            period_active_many(wh, game, PERIOD_MONTH, aff.months.days, n_months, horizon, &attrs,
-                               active + n_weeks, err) < 0)
+        if (period_actives_compute(wh, game, aff.weeks.days, n_weeks, aff.months.days, n_months,
+                                   changed.days, changed.n, horizon, &attrs, active,
+                                   active + n_weeks, err) != 0)
             goto out;
     }
     for (i = 0; i < n_weeks + n_months; i++) {
@@ -561,7 +567,7 @@ static int compute_game(compute_task *t)
         d = is_week ? aff.weeks.days[i] : aff.months.days[i - n_weeks];
         memset(&st, 0, sizeof st);
         if (revenue_period_compute(wh, game, is_week ? PERIOD_WEEK : PERIOD_MONTH, d, horizon,
-                                   active ? active[i] : -1, j->fx, rc_, &st, err) != 0)
+                                   active[i], j->fx, rc_, &st, err) != 0)
             goto out;
         if (st.fx_missing &&
             task_missing_rate(t, is_week ? "revenue of the week of" : "revenue of the month of", d,
@@ -619,6 +625,7 @@ oom_or_out:
 out:
     free(active);
     free(days.days);
+    free(changed.days);
     account_attrs_free(&attrs);
     affected_free(&aff);
     return rc;

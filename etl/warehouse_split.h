@@ -11,8 +11,10 @@
  * of their parameters and run later, in the order they were made, on the
  * job's connection inside its transaction (wh_split_replay). The reports
  * never read what they write in the same stage (their queries read the fact
- * tables only), which is what makes the deferral invisible; any other
- * statement is refused, so a new kind cannot slip through unnoticed.
+ * tables, and a game's own bookkeeping before they write it: its dirty
+ * days, its first-active counts), which is what makes the deferral
+ * invisible; any other statement is refused, so a new kind cannot slip
+ * through unnoticed.
  *
  * Ownership: wh_split_new borrows the reader connection (the caller closes
  * it after wh_split_free) and returns a split the caller frees with

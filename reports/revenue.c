@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "currency.h"
-#include "keymap.h"
 #include "export.h"
 #include "timefmt.h"
 
@@ -65,114 +64,6 @@ static const char q_period_active[] =
     "SELECT count(*) FROM (SELECT account_id FROM activity WHERE game_id = $1 AND day >= $2 AND "
     "day <= $3 UNION SELECT account_id FROM payments WHERE game_id = $1 AND day >= $2 AND "
     "day <= $3 AND status = 'paid' AND sandbox = 0) s";
-
-/* ---- distinct actives of many periods in one pass ------------------------- */
-
-#define MAX_PASS_PERIODS 64
-
-typedef struct active_pass {
-    const account_attrs *attrs;
-    const int32_t *first, *last;  /* by period: its days, up to the horizon */
-    size_t n;
-    uint64_t *seen;               /* by account id in attrs: bit i = active in period i */
-    keymap others;                /* accounts without attributes (not expected) */
-    uint64_t *others_seen;
-    size_t others_cap;
-    ms_error *err;
-} active_pass;
-
-/* Rows: account_id, day. */
-static int mark_active(void *ctx, int ncols, const char *const *v)
-{
-    active_pass *p = ctx;
-    const account_attr *a;
-    int32_t day;
-    size_t lo = 0, hi;
-    (void)ncols;
-    if (!v[0] || !v[1])
-        return 0;
-    day = (int32_t)strtol(v[1], NULL, 10);
-    hi = p->n; /* the last period starting on or before the day */
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (p->first[mid] <= day)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo == 0 || day > p->last[lo - 1])
-        return 0;
-    if ((a = account_attrs_find(p->attrs, v[0])) != NULL) {
-        p->seen[a - p->attrs->attr] |= (uint64_t)1 << (lo - 1);
-    } else {
-        int is_new;
-        int64_t id = keymap_put(&p->others, 0, v[0], strlen(v[0]), &is_new);
-        uint64_t *grown;
-        if (id < 0 || !(grown = ms_grow(p->others_seen, &p->others_cap, (size_t)id + 1,
-                                        sizeof *grown, 16)))
-            return ms_error_set(p->err, "out of memory");
-        p->others_seen = grown;
-        if (is_new)
-            grown[id] = 0;
-        grown[id] |= (uint64_t)1 << (lo - 1);
-    }
-    return 0;
-}
-
-int period_active_many(warehouse *wh, const char *game_id, period_kind kind,
-                       const int32_t *starts, size_t n, int32_t horizon,
-                       const account_attrs *attrs, int64_t *out, ms_error *err)
-{
-    active_pass p;
-    int32_t first[MAX_PASS_PERIODS], last[MAX_PASS_PERIODS];
-    char from_s[24], to_s[24];
-    const char *params[3] = {game_id, from_s, to_s};
-    size_t i, k, n_accounts = attrs->accounts.count;
-    int rc = -1;
-
-    if (n == 0)
-        return 0;
-    if (n > MAX_PASS_PERIODS)
-        return 1;
-    memset(&p, 0, sizeof p);
-    keymap_init(&p.others);
-    for (i = 0; i < n; i++) {
-        int32_t end;
-        period_bounds(kind, starts[i], &first[i], &end);
-        last[i] = end < horizon ? end : horizon;
-        out[i] = 0;
-    }
-    p.attrs = attrs;
-    p.first = first;
-    p.last = last;
-    p.n = n;
-    p.err = err;
-    if (!(p.seen = calloc(n_accounts ? n_accounts : 1, sizeof *p.seen))) {
-        ms_error_set(err, "out of memory");
-        goto out;
-    }
-    snprintf(from_s, sizeof from_s, "%" PRId32, first[0]);
-    snprintf(to_s, sizeof to_s, "%" PRId32, last[n - 1]); /* starts ascending: so are ends */
-    if (wh_query(wh, "SELECT account_id, day FROM activity WHERE game_id = $1 AND day >= $2 AND "
-                     "day <= $3",
-                 "tii", params, mark_active, &p, err) < 0 ||
-        wh_query(wh, "SELECT account_id, day FROM payments WHERE game_id = $1 AND day >= $2 AND "
-                     "day <= $3 AND status = 'paid' AND sandbox = 0",
-                 "tii", params, mark_active, &p, err) < 0)
-        goto out;
-    for (i = 0; i < n_accounts; i++)
-        for (k = 0; p.seen[i] >> k; k++)
-            out[k] += (int64_t)((p.seen[i] >> k) & 1);
-    for (i = 0; i < p.others.count; i++)
-        for (k = 0; p.others_seen[i] >> k; k++)
-            out[k] += (int64_t)((p.others_seen[i] >> k) & 1);
-    rc = 0;
-out:
-    free(p.seen);
-    free(p.others_seen);
-    keymap_free(&p.others);
-    return rc;
-}
 
 int revenue_period_compute(warehouse *wh, const char *game_id, period_kind kind, int32_t start,
                            int32_t horizon, int64_t known_active, fx_table *fx,

@@ -18,7 +18,6 @@
 
 #include <stdint.h>
 
-#include "account_attrs.h"
 #include "conversion.h"
 #include "warehouse.h"
 
@@ -28,24 +27,11 @@ typedef enum period_kind { PERIOD_DAY, PERIOD_WEEK, PERIOD_MONTH } period_kind;
 void period_bounds(period_kind kind, int32_t day, int32_t *start, int32_t *end);
 
 /* The row of one game and period, over days start .. min(end, horizon).
- * active: the period's distinct active accounts when known
- * (period_active_many), or -1 to have them counted here. */
+ * active: the period's distinct active accounts when known (weeks and
+ * months: period_actives.h), or -1 to have them counted here. */
 int revenue_period_compute(warehouse *wh, const char *game_id, period_kind kind, int32_t start,
                            int32_t horizon, int64_t active, fx_table *fx,
                            const char *reporting_currency, day_status *st, ms_error *err);
-
-/* The distinct active accounts (an activity or a paid, non-sandbox payment)
- * of n periods of one kind, starts[] sorted ascending and distinct, each
- * counted over start .. min(end, horizon), in one pass over the days they
- * span: out[i] for starts[i]. The accounts come from attrs, which must hold
- * every account of the game (attrs->tallied: a first load, a backfill); an
- * account without one is counted all the same. The warehouse's own
- * DISTINCT over a month of 5M events took 0.4 s per game. More than 64
- * periods: returns 1 and counts nothing (ask per period). Returns 0, or -1
- * with err set. */
-int period_active_many(warehouse *wh, const char *game_id, period_kind kind,
-                       const int32_t *starts, size_t n, int32_t horizon,
-                       const account_attrs *attrs, int64_t *out, ms_error *err);
 
 int revenue_by_currency_compute(warehouse *wh, const char *game_id, int32_t day, fx_table *fx,
                                 const char *reporting_currency, day_status *st, ms_error *err);

@@ -5,9 +5,10 @@
 # or a first load (7 days or more), with the day's account, device and role
 # counts tallied by the same scans, those of each day's facts otherwise.
 # Both ways must give the figures the warehouse's own join gives (and, when
-# every account is read, the retention of all cohorts and the distinct
-# actives of all weeks and months, each counted in one pass with the
-# attributes in memory, those of each cohort's and period's own query):
+# every account is read, the retention of all cohorts, counted in one pass
+# with the attributes in memory, that of each cohort's own query; the
+# revenue by period, whose weeks' and months' distinct actives come from
+# per-day counts either way, first_actives.sh checks against a DISTINCT):
 #  1. the golden scenario with the per-day way forced (MOONSTAT_TEST_ACCOUNT_ATTRS=days):
 #     daily_kpi equals the expected exports byte for byte (conformance.sh runs
 #     it as chosen: its first run has 7 days or more, the scan);
@@ -78,8 +79,7 @@ both_ways retention "SELECT * FROM retention ORDER BY cohort_date, game_id, plat
 check "generated: retention has rows, some retained" \
     test "$(wc -l <"$WORK/scan.retention")" -gt 50 \
     -a "$(grep -c '|[1-9][0-9]*|0\.[0-9]*[1-9]' "$WORK/scan.retention")" -gt 5
-# Revenue by period: the week's and month's distinct actives in one pass per
-# kind (scan) against the warehouse's DISTINCT per period (days).
+# Revenue by period: the same either way.
 both_ways revenue "SELECT * FROM revenue ORDER BY period, period_start, game_id"
 check "generated: revenue has week and month rows" \
     test "$(grep -c '^week|' "$WORK/scan.revenue")" -ge 3 -a "$(grep -c '^month|' "$WORK/scan.revenue")" -ge 3

@@ -13,7 +13,11 @@
 #     the workers ran exactly the statements one thread runs); the
 #     backfill's statements too (a worker does not read back the backfill's
 #     days from dirty_days, whose insert waits: it has them in memory, so
-#     its rows and steps are fewer by those rows);
+#     its rows and steps are fewer by those rows); the first night's VM
+#     steps are left out: one thread reads a game's stored first-active
+#     counts after the games before it wrote theirs, a worker before, and a
+#     B-tree seek into an empty table is a few VM steps shorter than one into
+#     a table holding other games' rows (same rows read);
 #  2. exchange rates missing for the first days and one day substituted: exit
 #     3 with the same WARN and ERROR lines in the same order, the same
 #     tables (the days without a rate stay dirty);
@@ -80,7 +84,7 @@ for n in 1 2 3; do
     rc3=$?
     check_eq "nights and backfill, threads $n: exit codes" "$rc1 $rc2 $rc3" "0 0 0"
     reports "$D" >"$D.reports"
-    grep -o 'warehouse work: .*' "$D/log" | sed '3s/ statements, .*//' >"$D.work"
+    grep -o 'warehouse work: .*' "$D/log" | sed -e '1s/, [0-9]* steps$//' -e '3s/ statements, .*//' >"$D.work"
     (cd "$D/exports" && find . -type f ! -name manifest.json -print0 | sort -z |
         xargs -0 sha256sum) >"$D.exports"
 done
