@@ -132,8 +132,8 @@ static int probe_active(void *ctx, int ncols, const char *const *v)
 
 /* The day's active accounts (an account-day, or a paid non-sandbox payment)
  * with the latest activity day in [$3, $2): activity_by_account is (game,
- * account, day), so that is one descent each. MATERIALIZED keeps the UNION
- * from being evaluated again per use. */
+ * account, day), so that is one descent each. MATERIALIZED: the UNION's
+ * distinct accounts are made once, before any probe. */
 static const char q_probe_active[] =
     "WITH t AS MATERIALIZED (SELECT account_id FROM activity WHERE game_id = $1 AND day = $2 "
     "UNION SELECT account_id FROM payments WHERE game_id = $1 AND day = $2 AND status = 'paid' "
@@ -353,7 +353,7 @@ int period_actives_compute(warehouse *wh, const char *game_id, const int32_t *we
                            const account_attrs *attrs, int64_t *week_active,
                            int64_t *month_active, ms_error *err)
 {
-    span s;
+    span s, fresh; /* the stored counts, a pass's */
     int32_t lo = INT32_MAX, hi = INT32_MIN, first, end, redo_lo = INT32_MAX, redo_hi = INT32_MIN;
     char lo_s[24], hi_s[24];
     const char *params[3] = {game_id, lo_s, hi_s};
@@ -362,6 +362,11 @@ int period_actives_compute(warehouse *wh, const char *game_id, const int32_t *we
     int rc = -1;
 
     memset(&s, 0, sizeof s);
+    memset(&fresh, 0, sizeof fresh);
+    for (i = 0; i < n_weeks; i++)
+        week_active[i] = 0;
+    for (i = 0; i < n_months; i++)
+        month_active[i] = 0;
     if (n_weeks + n_months == 0)
         return 0;
     /* The span: the periods' days, and the starts of the weeks and months
@@ -421,22 +426,17 @@ int period_actives_compute(warehouse *wh, const char *game_id, const int32_t *we
         if (use_pass) {
             /* The pass recounts every day it reads; only the redo days'
              * counts are taken (the others are the same, and stored). */
-            span fresh;
             if (span_alloc(&fresh, s.lo, hi) != 0) {
-                span_free(&fresh);
                 ms_error_set(err, "out of memory");
                 goto out;
             }
-            if (pass_days(wh, game_id, &fresh, attrs, redo_lo, redo_hi, err) != 0) {
-                span_free(&fresh);
+            if (pass_days(wh, game_id, &fresh, attrs, redo_lo, redo_hi, err) != 0)
                 goto out;
-            }
             for (i = 0; i < s.n; i++)
                 if (s.redo[i]) {
                     s.week[i] = fresh.week[i];
                     s.month[i] = fresh.month[i];
                 }
-            span_free(&fresh);
         } else {
             for (i = 0; i < s.n; i++)
                 if (s.redo[i] && probe_day(wh, game_id, s.lo + (int32_t)i, &s.week[i],
@@ -466,5 +466,6 @@ int period_actives_compute(warehouse *wh, const char *game_id, const int32_t *we
     rc = 0;
 out:
     span_free(&s);
+    span_free(&fresh);
     return rc;
 }
