@@ -17,6 +17,7 @@
 #include "export.h"
 #include "fx_rates.h"
 #include "ingest.h"
+#include "load_order.h"
 #include "merge.h"
 #include "period_actives.h"
 #include "publish.h"
@@ -292,6 +293,91 @@ static void day_list_unique(day_list *l)
     l->n = n;
 }
 
+static int day_list_has(const day_list *l, int32_t day)
+{
+    return l->n > 0 && bsearch(&day, l->days, l->n, sizeof *l->days, cmp_day) != NULL;
+}
+
+/* Tests: "whole" recomputes every retention partition whole at night too
+ * (tests/e2e/retention_cells.sh compares the two). */
+#define RETENTION_MODE_ENV "MOONSTAT_TEST_RETENTION"
+
+/* Retention of the cohorts in `cohorts` (sorted) when only the accounts of
+ * the few `days` are in memory (a night). A cohort whose own day changed
+ * (in `changed`, the dirty days of every date) is recomputed whole: its
+ * members or their groups may have moved. Any other keeps its partition,
+ * and only its cells that end on a changed day or on a day reached by this
+ * run (after old_h) are counted again, from that day's active accounts
+ * (retention_cells_of_day); a changed day whose accounts are not in memory
+ * (dirty after the run's date) sends the cohort to the whole way as well.
+ * Returns 0, or -1 with err set. */
+static int retention_few_days(warehouse *wh, const char *game, const day_list *cohorts,
+                              const day_list *days, const day_list *changed, int has_h,
+                              int32_t old_h, int32_t horizon, const account_attrs *attrs,
+                              ms_error *err)
+{
+    const char *mode = getenv(RETENTION_MODE_ENV);
+    int whole_only = !has_h || (mode && strcmp(mode, "whole") == 0);
+    uint64_t *pairs = NULL; /* (day << 32 | cohort), both as offsets from the first cohort */
+    int32_t *batch = NULL;
+    size_t i, k, n_pairs = 0, cap_pairs = 0, n_batch;
+    int rc = -1;
+
+    for (i = 0; i < cohorts->n && cohorts->days[i] < horizon; i++) {
+        int32_t c = cohorts->days[i];
+        int whole = whole_only || day_list_has(changed, c);
+        size_t first_pair = n_pairs;
+        for (k = 0; !whole && k < MS_ARRAY_LEN(retention_days); k++) {
+            int32_t u = c + retention_days[k];
+            uint64_t *grown;
+            if (u > horizon)
+                break;
+            if (!day_list_has(changed, u) && u <= old_h)
+                continue; /* that cell's day did not change */
+            if (day_list_has(changed, u) && !day_list_has(days, u)) {
+                whole = 1;
+                break;
+            }
+            if (!(grown = ms_grow(pairs, &cap_pairs, n_pairs + 1, sizeof *grown, 64))) {
+                ms_error_set(err, "out of memory");
+                goto out;
+            }
+            pairs = grown;
+            pairs[n_pairs++] = (uint64_t)(uint32_t)(u - cohorts->days[0]) << 32 |
+                               (uint32_t)(c - cohorts->days[0]);
+        }
+        if (whole) {
+            n_pairs = first_pair;
+            if (retention_compute(wh, game, c, horizon, err) != 0)
+                goto out;
+        }
+    }
+    if (n_pairs == 0) {
+        rc = 0;
+        goto out;
+    }
+    /* By day, each day's cohorts ascending. */
+    load_order_sort_u64(pairs, n_pairs);
+    if (!(batch = malloc(n_pairs * sizeof *batch))) {
+        ms_error_set(err, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < n_pairs; i += n_batch) {
+        uint32_t u = (uint32_t)(pairs[i] >> 32);
+        for (n_batch = 0; i + n_batch < n_pairs && (uint32_t)(pairs[i + n_batch] >> 32) == u;
+             n_batch++)
+            batch[n_batch] = cohorts->days[0] + (int32_t)(uint32_t)pairs[i + n_batch];
+        if (retention_cells_of_day(wh, game, cohorts->days[0] + (int32_t)u, batch, n_batch, attrs,
+                                   err) != 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    free(pairs);
+    free(batch);
+    return rc;
+}
+
 /* Remembers a day whose figures cannot be converted: every partition that
  * needs it is held back (job_holds). */
 static void remember_missing_day(job *j, int32_t day)
@@ -546,14 +632,14 @@ static int compute_game(compute_task *t)
         n_weeks++;
     while (n_months < aff.months.n && aff.months.days[n_months] <= horizon)
         n_months++;
+    if (wh_query(wh, "SELECT day FROM dirty_days WHERE game_id = $1 AND day > $2", "ti", params,
+                 collect_day, &changed, err) < 0)
+        goto out;
+    for (i = 0; i < days.n; i++)
+        if (day_list_add(&changed, days.days[i]) != 0)
+            goto oom_or_out;
+    day_list_unique(&changed);
     if (n_weeks + n_months > 0) {
-        if (wh_query(wh, "SELECT day FROM dirty_days WHERE game_id = $1 AND day > $2", "ti",
-                     params, collect_day, &changed, err) < 0)
-            goto out;
-        for (i = 0; i < days.n; i++)
-            if (day_list_add(&changed, days.days[i]) != 0)
-                goto oom_or_out;
-        day_list_unique(&changed);
         if (!(active = malloc((n_weeks + n_months) * sizeof *active)))
             goto oom_or_out;
         if (period_actives_compute(wh, game, aff.weeks.days, n_weeks, aff.months.days, n_months,
@@ -581,11 +667,9 @@ static int compute_game(compute_task *t)
             n++; /* sorted: the cohorts before the horizon */
         if (retention_compute_many(wh, game, aff.retention.days, n, horizon, &attrs, err) != 0)
             goto out;
-    } else {
-        for (i = 0; i < aff.retention.n; i++)
-            if (aff.retention.days[i] < horizon &&
-                retention_compute(wh, game, aff.retention.days[i], horizon, err) != 0)
-                goto out;
+    } else if (retention_few_days(wh, game, &aff.retention, &days, &changed, has_h,
+                                  (int32_t)old_h, horizon, &attrs, err) != 0) {
+        goto out;
     }
     {
         size_t n = 0;

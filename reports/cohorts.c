@@ -102,13 +102,16 @@ static int replace_rows(warehouse *wh, const char *table, const char *game_id, c
 }
 
 /* Replaces the retention partition of one cohort by the rows of its
- * cells (n[0] size, n[1 + k] retained on day retention_days[k]). */
+ * cells (n[0] size, n[1 + k] retained on day retention_days[k]); with
+ * only_k >= 0, only the rows of retention day retention_days[only_k]. */
 static int write_retention(warehouse *wh, const char *game_id, int32_t cohort, int32_t horizon,
-                           const breakdown *cells, ms_error *err)
+                           const breakdown *cells, int only_k, ms_error *err)
 {
     breakdown rows;
-    char date[11];
-    size_t i, k;
+    char date[11], only_n[8];
+    const char *del[3] = {date, game_id, only_n};
+    size_t i, k, k_from = only_k < 0 ? 0 : (size_t)only_k,
+                 k_to = only_k < 0 ? MS_ARRAY_LEN(retention_days) : (size_t)only_k + 1;
     int rc = -1;
 
     breakdown_init(&rows);
@@ -117,13 +120,21 @@ static int write_retention(warehouse *wh, const char *game_id, int32_t cohort, i
         ms_error_set(err, "out of memory");
         goto out;
     }
-    if (replace_rows(wh, "retention", game_id, date, err))
-        goto out;
+    if (only_k < 0) {
+        if (replace_rows(wh, "retention", game_id, date, err))
+            goto out;
+    } else {
+        snprintf(only_n, sizeof only_n, "%d", retention_days[only_k]);
+        if (wh_query(wh,
+                     "DELETE FROM retention WHERE cohort_date = $1 AND game_id = $2 AND day = $3",
+                     "tti", del, NULL, NULL, err) < 0)
+            goto out;
+    }
     for (i = 0; i < rows.n_cells; i++) {
         const bd_cell *r = &rows.cells[i];
         if (r->n[0] == 0)
             continue; /* an empty cohort has no cells */
-        for (k = 0; k < MS_ARRAY_LEN(retention_days); k++) {
+        for (k = k_from; k < k_to; k++) {
             char day_n[8], size[24], retained[24], rate[48];
             const char *v[8];
             if (cohort + retention_days[k] > horizon)
@@ -176,7 +187,7 @@ int retention_compute(warehouse *wh, const char *game_id, int32_t cohort, int32_
     if (wh_query(wh, q_cohort_size, "ti", params, add_size, &c, err) < 0 ||
         wh_query(wh, q_retained_events, "tii", params, add_retained, &c, err) < 0 ||
         wh_query(wh, q_retained_payments, "tii", params, add_retained, &c, err) < 0 ||
-        write_retention(wh, game_id, cohort, horizon, &c.cells, err) != 0)
+        write_retention(wh, game_id, cohort, horizon, &c.cells, -1, err) != 0)
         goto out;
     rc = 0;
 out:
@@ -281,8 +292,8 @@ int retention_compute_many(warehouse *wh, const char *game_id, const int32_t *co
             cell->n[1 + k] += (p.mask[i] >> k) & 1;
     }
     for (i = 0; i < n; i++)
-        if (write_retention(wh, game_id, cohorts[i], horizon, &cells[cohorts[i] - p.first], err) !=
-            0)
+        if (write_retention(wh, game_id, cohorts[i], horizon, &cells[cohorts[i] - p.first], -1,
+                            err) != 0)
             goto out;
     rc = 0;
 out:
@@ -291,6 +302,108 @@ out:
     free(cells);
     free(wanted);
     free(p.mask);
+    return rc;
+}
+
+/* ---- the retention cells that end on one day -------------------------------- */
+
+/* The cohorts of one retention_cells_of_day call: by position, each one's
+ * cells and the index k of its cell that ends on the day. */
+typedef struct day_cells {
+    const account_attrs *attrs;
+    const int32_t *cohorts;
+    size_t n;
+    breakdown *cells;
+    int *k;
+    ms_error *err;
+} day_cells;
+
+/* Rows: account_id (the day's active accounts, each once). */
+static int add_day_active(void *ctx, int ncols, const char *const *v)
+{
+    day_cells *d = ctx;
+    const account_attr *a;
+    size_t lo = 0, hi = d->n;
+    bd_cell *cell;
+    (void)ncols;
+    if (!v[0] || !(a = account_attrs_find(d->attrs, v[0])) || a->cohort_day == ACCOUNT_NO_COHORT)
+        return 0; /* no accounts row or no cohort: in no cohort, as the join had it */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (d->cohorts[mid] < a->cohort_day)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == d->n || d->cohorts[lo] != a->cohort_day)
+        return 0;
+    cell = breakdown_cell(&d->cells[lo], account_group_platform(d->attrs, a->group),
+                          account_group_country(d->attrs, a->group));
+    if (!cell)
+        return ms_error_set(d->err, "out of memory");
+    cell->n[1 + d->k[lo]]++;
+    return 0;
+}
+
+static const char q_day_actives[] =
+    "SELECT account_id FROM activity WHERE game_id = $1 AND day = $2 UNION SELECT account_id "
+    "FROM payments WHERE game_id = $1 AND day = $2 AND status = 'paid' AND sandbox = 0";
+
+int retention_cells_of_day(warehouse *wh, const char *game_id, int32_t day,
+                           const int32_t *cohorts, size_t n, const account_attrs *attrs,
+                           ms_error *err)
+{
+    day_cells d;
+    char day_s[24];
+    const char *params[2] = {game_id, day_s};
+    size_t i;
+    int rc = -1;
+
+    memset(&d, 0, sizeof d);
+    if (n == 0)
+        return 0;
+    d.attrs = attrs;
+    d.cohorts = cohorts;
+    d.n = n;
+    d.err = err;
+    if (!(d.cells = calloc(n, sizeof *d.cells)) || !(d.k = calloc(n, sizeof *d.k))) {
+        ms_error_set(err, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        char cohort_s[24];
+        const char *size_params[2] = {game_id, cohort_s};
+        cohort_ctx sizes;
+        breakdown_init(&d.cells[i]);
+        if ((d.k[i] = retention_index(cohorts[i], day)) < 0) {
+            ms_error_set(err, "retention: day %" PRId32 " is no retention day of cohort %" PRId32,
+                         day, cohorts[i]);
+            goto out;
+        }
+        /* The cohort's sizes by group: every group gets its row, retained
+         * or not, as the whole partition has them. */
+        memset(&sizes, 0, sizeof sizes);
+        sizes.err = err;
+        snprintf(cohort_s, sizeof cohort_s, "%" PRId32, cohorts[i]);
+        sizes.cells = d.cells[i];
+        if (wh_query(wh, q_cohort_size, "ti", size_params, add_size, &sizes, err) < 0) {
+            d.cells[i] = sizes.cells;
+            goto out;
+        }
+        d.cells[i] = sizes.cells;
+    }
+    snprintf(day_s, sizeof day_s, "%" PRId32, day);
+    if (wh_query(wh, q_day_actives, "ti", params, add_day_active, &d, err) < 0)
+        goto out;
+    for (i = 0; i < n; i++)
+        if (write_retention(wh, game_id, cohorts[i], day, &d.cells[i], d.k[i], err) != 0)
+            goto out;
+    rc = 0;
+out:
+    for (i = 0; d.cells && i < n; i++)
+        breakdown_free(&d.cells[i]);
+    free(d.cells);
+    free(d.k);
     return rc;
 }
 

@@ -40,6 +40,23 @@ int retention_compute(warehouse *wh, const char *game_id, int32_t cohort, int32_
 int retention_compute_many(warehouse *wh, const char *game_id, const int32_t *cohorts, size_t n,
                            int32_t horizon, const account_attrs *attrs, ms_error *err);
 
+/* The retention cells that end on `day` of n cohorts (sorted ascending,
+ * distinct, day - cohort a retention day of each): the rows of that
+ * retention day in each cohort's partition are replaced, the others kept.
+ * Sound only for a cohort whose members and their groups have not changed
+ * since its partition was written (its own day is not dirty: a member's
+ * cohort or group moving makes the member's registration day dirty), and
+ * whose other cells' days have not changed either. The retained accounts
+ * are the day's active ones (activity or a paid payment) with their cohort
+ * and group from attrs, which must hold every account active that day (the
+ * night's: account_attrs_load for a list of days that includes it). A night
+ * so reads its own day's actives once instead of each cohort's members'
+ * activity through an index (tests/e2e/retention_cells.sh compares it with
+ * retention_compute). Returns 0, or -1 with err set. */
+int retention_cells_of_day(warehouse *wh, const char *game_id, int32_t day,
+                           const int32_t *cohorts, size_t n, const account_attrs *attrs,
+                           ms_error *err);
+
 /* The LTV partitions of n cohorts (sorted ascending, distinct, each at most
  * horizon), read in one pass. st has n entries, zeroed by the caller: when a
  * rate is missing for cohort i, st[i].fx_missing is set and nothing of that

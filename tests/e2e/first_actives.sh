@@ -122,9 +122,9 @@ for mode in probe pass; do
     D=$WORK/gen-$mode
     gen_setup "$D" "$G" 1 2026-10-02
     rcs=$(MOONSTAT_TEST_FIRST_ACTIVES=$mode run_moonstat "$D" run --date 2026-10-02; echo $?)
-    gen_setup "$D" "$G" 1 2026-10-04
+    gen_more_input "$D" "$G" 2026-10-04
     rcs="$rcs $(MOONSTAT_TEST_FIRST_ACTIVES=$mode run_moonstat "$D" run --date 2026-10-04; echo $?)"
-    gen_setup "$D" "$G" 1
+    gen_more_input "$D" "$G"
     rcs="$rcs $(MOONSTAT_TEST_FIRST_ACTIVES=$mode run_moonstat "$D" run --date 2026-10-06; echo $?)"
     check_eq "generated, $mode: exit codes of the three runs" "$rcs" "0 0 0"
     wh_sql "$D" "$ORACLE" >"$WORK/oracle.$mode"

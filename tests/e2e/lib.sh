@@ -536,11 +536,13 @@ gen_setup() {
     use_backend "$dir"
 }
 
-# gen_more_input DIR GEN: hard links to the ship days of GEN's input that
-# DIR does not have yet.
+# gen_more_input DIR GEN [SHIP_DAYS_UPTO]: hard links to the ship days of
+# GEN's input (up to the given one; all by default) that DIR does not have
+# yet. (gen_setup again would give DIR a new warehouse on PostgreSQL.)
 gen_more_input() {
-    local d
+    local d upto=${3:-9999-99-99}
     for d in "$2"/incoming/*; do
+        [[ "$(basename "$d")" > "$upto" ]] && continue
         [ -e "$1/incoming/$(basename "$d")" ] || cp -al "$d" "$1/incoming/" || return 1
     done
 }
