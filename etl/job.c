@@ -329,13 +329,14 @@ static int retention_few_days(warehouse *wh, const char *game, const day_list *c
         size_t first_pair = n_pairs;
         for (k = 0; !whole && k < MS_ARRAY_LEN(retention_days); k++) {
             int32_t u = c + retention_days[k];
+            int u_changed = day_list_has(changed, u);
             uint64_t *grown;
             if (u > horizon)
                 break;
-            if (!day_list_has(changed, u) && u <= old_h)
+            if (!u_changed && u <= old_h)
                 continue; /* that cell's day did not change */
-            if (day_list_has(changed, u) && !day_list_has(days, u)) {
-                whole = 1;
+            if (u_changed && !day_list_has(days, u)) {
+                whole = 1; /* its accounts are not in memory */
                 break;
             }
             if (!(grown = ms_grow(pairs, &cap_pairs, n_pairs + 1, sizeof *grown, 64))) {

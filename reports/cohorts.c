@@ -307,14 +307,13 @@ out:
 
 /* ---- the retention cells that end on one day -------------------------------- */
 
-/* The cohorts of one retention_cells_of_day call: by position, each one's
- * cells and the index k of its cell that ends on the day. */
+/* The cohorts of one retention_cells_of_day call, ascending, each with its
+ * cells (sizes in n[0], the day's retained in n[1 + k]). */
 typedef struct day_cells {
     const account_attrs *attrs;
-    const int32_t *cohorts;
+    cohort_ctx *c;
     size_t n;
-    breakdown *cells;
-    int *k;
+    int32_t day;
     ms_error *err;
 } day_cells;
 
@@ -330,18 +329,18 @@ static int add_day_active(void *ctx, int ncols, const char *const *v)
         return 0; /* no accounts row or no cohort: in no cohort, as the join had it */
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (d->cohorts[mid] < a->cohort_day)
+        if (d->c[mid].cohort < a->cohort_day)
             lo = mid + 1;
         else
             hi = mid;
     }
-    if (lo == d->n || d->cohorts[lo] != a->cohort_day)
+    if (lo == d->n || d->c[lo].cohort != a->cohort_day)
         return 0;
-    cell = breakdown_cell(&d->cells[lo], account_group_platform(d->attrs, a->group),
+    cell = breakdown_cell(&d->c[lo].cells, account_group_platform(d->attrs, a->group),
                           account_group_country(d->attrs, a->group));
     if (!cell)
         return ms_error_set(d->err, "out of memory");
-    cell->n[1 + d->k[lo]]++;
+    cell->n[1 + retention_index(a->cohort_day, d->day)]++;
     return 0;
 }
 
@@ -354,8 +353,8 @@ int retention_cells_of_day(warehouse *wh, const char *game_id, int32_t day,
                            ms_error *err)
 {
     day_cells d;
-    char day_s[24];
-    const char *params[2] = {game_id, day_s};
+    char day_s[24], cohort_s[24];
+    const char *params[2] = {game_id, day_s}, *size_params[2] = {game_id, cohort_s};
     size_t i;
     int rc = -1;
 
@@ -363,47 +362,40 @@ int retention_cells_of_day(warehouse *wh, const char *game_id, int32_t day,
     if (n == 0)
         return 0;
     d.attrs = attrs;
-    d.cohorts = cohorts;
     d.n = n;
+    d.day = day;
     d.err = err;
-    if (!(d.cells = calloc(n, sizeof *d.cells)) || !(d.k = calloc(n, sizeof *d.k))) {
+    if (!(d.c = calloc(n, sizeof *d.c))) {
         ms_error_set(err, "out of memory");
         goto out;
     }
     for (i = 0; i < n; i++) {
-        char cohort_s[24];
-        const char *size_params[2] = {game_id, cohort_s};
-        cohort_ctx sizes;
-        breakdown_init(&d.cells[i]);
-        if ((d.k[i] = retention_index(cohorts[i], day)) < 0) {
+        breakdown_init(&d.c[i].cells);
+        d.c[i].cohort = cohorts[i];
+        d.c[i].err = err;
+        if (retention_index(cohorts[i], day) < 0) {
             ms_error_set(err, "retention: day %" PRId32 " is no retention day of cohort %" PRId32,
                          day, cohorts[i]);
             goto out;
         }
         /* The cohort's sizes by group: every group gets its row, retained
          * or not, as the whole partition has them. */
-        memset(&sizes, 0, sizeof sizes);
-        sizes.err = err;
         snprintf(cohort_s, sizeof cohort_s, "%" PRId32, cohorts[i]);
-        sizes.cells = d.cells[i];
-        if (wh_query(wh, q_cohort_size, "ti", size_params, add_size, &sizes, err) < 0) {
-            d.cells[i] = sizes.cells;
+        if (wh_query(wh, q_cohort_size, "ti", size_params, add_size, &d.c[i], err) < 0)
             goto out;
-        }
-        d.cells[i] = sizes.cells;
     }
     snprintf(day_s, sizeof day_s, "%" PRId32, day);
     if (wh_query(wh, q_day_actives, "ti", params, add_day_active, &d, err) < 0)
         goto out;
     for (i = 0; i < n; i++)
-        if (write_retention(wh, game_id, cohorts[i], day, &d.cells[i], d.k[i], err) != 0)
+        if (write_retention(wh, game_id, cohorts[i], day, &d.c[i].cells,
+                            retention_index(cohorts[i], day), err) != 0)
             goto out;
     rc = 0;
 out:
-    for (i = 0; d.cells && i < n; i++)
-        breakdown_free(&d.cells[i]);
-    free(d.cells);
-    free(d.k);
+    for (i = 0; d.c && i < n; i++)
+        breakdown_free(&d.c[i].cells);
+    free(d.c);
     return rc;
 }
 
