@@ -525,14 +525,11 @@ CONF
 # rate documents, its own warehouse (use_backend), and hard links to the
 # generated input of the ship days up to the given one (all by default).
 gen_setup() {
-    local dir=$1 gen=$2 threads=$3 upto=${4:-9999-99-99} d
+    local dir=$1 gen=$2 threads=$3 upto=${4:-9999-99-99}
     mkdir -p "$dir/incoming" || return 1
     cp "$gen/moonstat.conf" "$dir/" && cp -r "$gen/fx" "$dir/" || return 1
     sed -i "/^\[moonstat\]/a threads            = $threads" "$dir/moonstat.conf"
-    for d in "$gen"/incoming/*; do
-        [[ "$(basename "$d")" > "$upto" ]] && continue
-        cp -al "$d" "$dir/incoming/" || return 1
-    done
+    gen_more_input "$dir" "$gen" "$upto" || return 1
     use_backend "$dir"
 }
 
