@@ -11,7 +11,8 @@
  * Values cross the interface as text (NULL = SQL NULL), with a per-parameter
  * type letter so that each backend can bind natively: 'i' 64-bit integer,
  * 't' text. Bulk loads go through load_begin/load_row/load_end (COPY on
- * PostgreSQL, one prepared INSERT in the open transaction on SQLite).
+ * PostgreSQL; on SQLite, buffered rows inserted by one INSERT ... SELECT per
+ * buffer in the open transaction, sqlite_bulk.h).
  *
  * The schema is versioned DDL under schemas/<backend>/NNN_name.sql, applied
  * in order by warehouse_open (a version table records what was applied).

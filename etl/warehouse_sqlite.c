@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "keymap.h"
+#include "sqlite_bulk.h"
 #include "warehouse.h"
 
 #define STMT_CACHE 96
@@ -38,10 +39,7 @@ typedef struct sqlite_wh {
     int lock_fd;
     cached_stmt cache[STMT_CACHE];
     size_t n_cache;
-    sqlite3_stmt *load;   /* the open bulk insert */
-    int load_cols;
-    const char *load_types;
-    char load_types_buf[64];
+    sqlite_bulk *bulk;    /* bulk loads (load_begin/load_row/load_end) */
     uint64_t n_statements, n_rows, n_steps;
 } sqlite_wh;
 
@@ -60,8 +58,7 @@ static void sq_close(void *db)
         sqlite3_finalize(s->cache[i].stmt);
         free(s->cache[i].sql);
     }
-    if (s->load)
-        sqlite3_finalize(s->load);
+    sqlite_bulk_free(s->bulk); /* before the close: it finalizes its statement */
     if (s->db)
         sqlite3_close(s->db);
     if (s->lock_fd >= 0)
@@ -97,6 +94,8 @@ static void *sq_open(const char *uri, ms_error *err)
      * a run setting up a new warehouse holds SQLite's exclusive lock, and a
      * second run must reach the flock and exit 75, not wait on SQLite. */
     sqlite3_busy_timeout(s->db, 10000);
+    if (!(s->bulk = sqlite_bulk_new(s->db, err)))
+        goto fail;
     return s;
 fail:
     sq_close(s);
@@ -184,20 +183,16 @@ static int is_cached(const sqlite_wh *s, const sqlite3_stmt *st)
 
 /* Binds params by their "$N" names; types[i] 'i' integer, anything else text. */
 static int sq_bind(sqlite_wh *s, sqlite3_stmt *st, const char *types, const char *const *params,
-                   int by_position, ms_error *err)
+                   ms_error *err)
 {
     int i, n = types ? (int)strlen(types) : 0;
     for (i = 0; i < n; i++) {
+        char name[16];
         int idx, rc;
-        if (by_position) {
-            idx = i + 1;
-        } else {
-            char name[16];
-            snprintf(name, sizeof name, "$%d", i + 1);
-            idx = sqlite3_bind_parameter_index(st, name);
-            if (idx == 0)
-                continue; /* parameter not used by this statement */
-        }
+        snprintf(name, sizeof name, "$%d", i + 1);
+        idx = sqlite3_bind_parameter_index(st, name);
+        if (idx == 0)
+            continue; /* parameter not used by this statement */
         if (!params[i])
             rc = sqlite3_bind_null(st, idx);
         else if (types[i] == 'i')
@@ -220,7 +215,7 @@ static int sq_query(void *db, const char *sql, const char *types, const char *co
 
     if (!st)
         return -1;
-    if (sq_bind(s, st, types, params, 0, err) != 0) {
+    if (sq_bind(s, st, types, params, err) != 0) {
         result = -1;
         goto done;
     }
@@ -255,68 +250,27 @@ done:
 static int sq_load_begin(void *db, const char *table, const char *columns, const char *types,
                          ms_error *err)
 {
-    sqlite_wh *s = db;
-    buf sql;
-    int i, n = (int)strlen(types);
-    int rc = -1;
-
-    if (n >= (int)sizeof s->load_types_buf)
-        return ms_error_set(err, "too many columns in bulk load of %s", table);
-    buf_init(&sql, 0);
-    if (buf_printf(&sql, "INSERT INTO %s (%s) VALUES (", table, columns) != 0)
-        goto oom;
-    for (i = 0; i < n; i++)
-        if (buf_printf(&sql, "%s?%d", i ? "," : "", i + 1) != 0)
-            goto oom;
-    if (buf_putc(&sql, ')') != 0)
-        goto oom;
-    if (sqlite3_prepare_v2(s->db, sql.data, -1, &s->load, NULL) != SQLITE_OK) {
-        sq_error(s, err, "prepare bulk load");
-        goto out;
-    }
-    memcpy(s->load_types_buf, types, (size_t)n + 1);
-    s->load_types = s->load_types_buf;
-    s->load_cols = n;
-    rc = 0;
-    goto out;
-oom:
-    ms_error_set(err, "out of memory");
-out:
-    buf_free(&sql);
-    return rc;
+    return sqlite_bulk_begin(((sqlite_wh *)db)->bulk, table, columns, types, err);
 }
 
 static int sq_load_row(void *db, const char *const *vals, ms_error *err)
 {
-    sqlite_wh *s = db;
-    if (sq_bind(s, s->load, s->load_types, vals, 1, err) != 0)
-        return -1;
-    s->n_statements++;
-    if (sqlite3_step(s->load) != SQLITE_DONE) {
-        sq_error(s, err, "bulk insert");
-        sqlite3_reset(s->load);
-        return -1;
-    }
-    s->n_steps += (uint64_t)sqlite3_stmt_status(s->load, SQLITE_STMTSTATUS_VM_STEP, 1);
-    sqlite3_reset(s->load);
-    return 0;
+    return sqlite_bulk_row(((sqlite_wh *)db)->bulk, vals, err);
 }
 
 static void sq_stats(void *db, uint64_t *statements, uint64_t *rows, uint64_t *work)
 {
     const sqlite_wh *s = db;
-    *statements = s->n_statements;
+    uint64_t bulk_statements, bulk_steps;
+    sqlite_bulk_stats(s->bulk, &bulk_statements, &bulk_steps);
+    *statements = s->n_statements + bulk_statements;
     *rows = s->n_rows;
-    *work = s->n_steps;
+    *work = s->n_steps + bulk_steps;
 }
 
 static int sq_load_end(void *db, ms_error *err)
 {
-    sqlite_wh *s = db;
-    (void)err;
-    sqlite3_finalize(s->load);
-    s->load = NULL;
-    return 0;
+    return sqlite_bulk_end(((sqlite_wh *)db)->bulk, err);
 }
 
 const warehouse_ops warehouse_sqlite_ops = {
