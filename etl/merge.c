@@ -500,11 +500,18 @@ static int read_dirty_row(void *ctx, int ncols, const char *const *v)
     return mark_dirty(m, g, strtoll(v[1], NULL, 10)) ? -1 : 0;
 }
 
-/* The account-days of fresh games in key order (game_id, day, account_id):
- * sort keys of (game rank, day - first day, account rank) in 10 + 22 + 32
- * bits, decoded by activity_ordered_row. Leaves o->keys NULL (slot order)
- * when there is nothing to sort or the batch does not fit that packing.
- * Returns 0, or -1 when out of memory (m->err set). */
+/* The account-days of fresh games (direct 1) or of the others (direct 0)
+ * in key order (game_id, day, account_id): sort keys of (game rank, day -
+ * first day, account rank) in 10 + 22 + 32 bits, decoded by
+ * activity_ordered_row. Leaves o->keys NULL (slot order) when there is
+ * nothing to sort or the batch does not fit that packing. Returns 0, or -1
+ * when out of memory (m->err set).
+ *
+ * Staged rows go in that order too: a night's account-days are mostly of
+ * one day, where the key order is also that of activity_by_account, so
+ * the insert walks both B-trees from one end to the other instead of
+ * jumping about (5M event bench, night of day 30: the insert took 0.49 s
+ * in slot order, 0.27 s in key order). */
 typedef struct activity_order {
     uint64_t *keys;
     size_t n;
@@ -512,7 +519,7 @@ typedef struct activity_order {
     int32_t first_day;
 } activity_order;
 
-static int activity_order_make(merge_ctx *m, activity_order *o)
+static int activity_order_make(merge_ctx *m, activity_order *o, int direct)
 {
     const fact_batch *b = m->b;
     uint32_t *rank = NULL;
@@ -524,7 +531,8 @@ static int activity_order_make(merge_ctx *m, activity_order *o)
     for (i = 0; i < b->activity.n_slots; i++) {
         uint64_t key = b->activity.slot[i].lo;
         int32_t d;
-        if (!key || !is_fresh(m, keymap_at(&b->accounts, activity_account(key))->ns, KIND_ACTIVITY))
+        if (!key ||
+            is_fresh(m, keymap_at(&b->accounts, activity_account(key))->ns, KIND_ACTIVITY) != direct)
             continue;
         d = activity_day(key);
         if (n == 0 || d < o->first_day)
@@ -548,7 +556,7 @@ static int activity_order_make(merge_ctx *m, activity_order *o)
             continue;
         acc = activity_account(key);
         k = keymap_at(&b->accounts, acc);
-        if (!is_fresh(m, k->ns, KIND_ACTIVITY))
+        if (is_fresh(m, k->ns, KIND_ACTIVITY) != direct)
             continue;
         o->keys[o->n++] = (uint64_t)m->game_rank[k->ns] << 54 |
                           (uint64_t)(uint32_t)(activity_day(key) - o->first_day) << 32 | rank[acc];
@@ -604,17 +612,17 @@ static int merge_activity(merge_ctx *m)
         size_t rows = b->activity.n_slots;
         if (direct ? !any_fresh : !any_stored)
             continue;
-        if (direct) {
-            if (activity_order_make(m, &order) != 0)
-                goto out;
-            if (order.keys)
-                rows = order.n;
-        }
+        activity_order_free(&order);
+        memset(&order, 0, sizeof order);
+        if (activity_order_make(m, &order, direct) != 0)
+            goto out;
+        if (order.keys)
+            rows = order.n;
         if (direct ? direct_begin(m, "activity", "game_id,day,account_id", "tit", &idx) != 0
                    : load_begin(m, "stage_activity", "game_id,day,account_id", "tit") != 0)
             goto out;
         for (i = 0; i < rows; i++) {
-            uint64_t key = direct ? activity_ordered_row(m, &order, i) : b->activity.slot[i].lo;
+            uint64_t key = activity_ordered_row(m, &order, i);
             const keymap_entry *k;
             char day[24];
             const char *vals[3];
