@@ -50,27 +50,113 @@ static int cmp_sort(const void *a, const void *b, void *ctx)
     return (ex->len > ey->len) - (ex->len < ey->len);
 }
 
+/* Least-significant-digit radix sort, 16 bits a pass, of n records of
+ * `size` bytes by the 64-bit digit source digit(rec, shift): stable, one
+ * counting pass and one scatter per 16 bits, and a pass is skipped when
+ * every record has the same digit there (the game rank of a single game,
+ * the high bits of small numbers). tmp holds n records. Sorting the 537K
+ * device keys of the 5M event bench this way instead of with qsort_r
+ * (whose every comparison is an indirect call) is what this is for. */
+#define RADIX_BITS 16
+#define RADIX_SIZE ((size_t)1 << RADIX_BITS)
+
+typedef uint64_t (*radix_word)(const void *rec, int word);
+
+static void radix_sort(void *base, void *tmp, size_t n, size_t size, int words,
+                       radix_word word, size_t *count)
+{
+    unsigned char *src = base, *dst = tmp;
+    int w, shift;
+    for (w = 0; w < words; w++) {
+        for (shift = 0; shift < 64; shift += RADIX_BITS) {
+            size_t i, sum = 0, first;
+            memset(count, 0, RADIX_SIZE * sizeof *count);
+            for (i = 0; i < n; i++)
+                count[word(src + i * size, w) >> shift & (RADIX_SIZE - 1)]++;
+            first = word(src, w) >> shift & (RADIX_SIZE - 1);
+            if (count[first] == n)
+                continue; /* one digit value: the pass would move nothing */
+            for (i = 0; i < RADIX_SIZE; i++) {
+                size_t c = count[i];
+                count[i] = sum;
+                sum += c;
+            }
+            for (i = 0; i < n; i++) {
+                const unsigned char *r = src + i * size;
+                memcpy(dst + count[word(r, w) >> shift & (RADIX_SIZE - 1)]++ * size, r, size);
+            }
+            {
+                unsigned char *t = src;
+                src = dst;
+                dst = t;
+            }
+        }
+    }
+    if (src != base)
+        memcpy(base, src, n * size);
+}
+
+/* Digits of a key_sort: the prefix first (least significant), then the
+ * rank. */
+static uint64_t key_sort_word(const void *rec, int w)
+{
+    const key_sort *k = rec;
+    return w == 0 ? k->prefix : k->rank;
+}
+
+static uint64_t u64_word(const void *rec, int w)
+{
+    uint64_t v;
+    (void)w;
+    memcpy(&v, rec, sizeof v);
+    return v;
+}
+
+/* Below this many records a comparison sort is quicker than the passes. */
+#define RADIX_MIN 4096
+
 uint32_t *load_order_by_key(const keymap *km, const uint32_t *game_rank)
 {
-    key_sort *order = NULL;
+    key_sort *order = NULL, *tmp = NULL;
     uint32_t *ids = NULL;
-    size_t i;
-    if (km->count == 0)
+    size_t *count = NULL;
+    size_t i, j, n = km->count;
+    if (n == 0)
         return NULL;
-    if (!(order = malloc(km->count * sizeof *order)) ||
-        !(ids = malloc(km->count * sizeof *ids)))
-        goto out;
-    for (i = 0; i < km->count; i++) {
+    if (!(order = malloc(n * sizeof *order)) || !(ids = malloc(n * sizeof *ids)))
+        goto fail;
+    for (i = 0; i < n; i++) {
         const keymap_entry *e = keymap_at(km, (uint32_t)i);
         order[i].prefix = key_prefix(e);
         order[i].rank = game_rank[e->ns];
         order[i].id = (uint32_t)i;
     }
-    qsort_r(order, km->count, sizeof *order, cmp_sort, (void *)km);
-    for (i = 0; i < km->count; i++)
+    if (n >= RADIX_MIN && (tmp = malloc(n * sizeof *tmp)) &&
+        (count = malloc(RADIX_SIZE * sizeof *count))) {
+        /* (rank, prefix) by radix; keys that share both are few (the
+         * prefix is 8 bytes) and are put in order by their bytes. */
+        radix_sort(order, tmp, n, sizeof *order, 2, key_sort_word, count);
+        for (i = 0; i < n; i = j) {
+            for (j = i + 1; j < n && order[j].rank == order[i].rank &&
+                            order[j].prefix == order[i].prefix;
+                 j++)
+                ;
+            if (j - i > 1)
+                qsort_r(order + i, j - i, sizeof *order, cmp_sort, (void *)km);
+        }
+    } else {
+        qsort_r(order, n, sizeof *order, cmp_sort, (void *)km);
+    }
+    for (i = 0; i < n; i++)
         ids[i] = order[i].id;
+    goto out;
+fail:
+    free(ids);
+    ids = NULL;
 out:
     free(order);
+    free(tmp);
+    free(count);
     return ids;
 }
 
@@ -82,8 +168,15 @@ static int cmp_u64(const void *a, const void *b)
 
 void load_order_sort_u64(uint64_t *keys, size_t n)
 {
-    if (n > 1)
-        qsort(keys, n, sizeof *keys, cmp_u64);
+    uint64_t *tmp = NULL;
+    size_t *count = NULL;
+    if (n >= RADIX_MIN && (tmp = malloc(n * sizeof *tmp)) &&
+        (count = malloc(RADIX_SIZE * sizeof *count)))
+        radix_sort(keys, tmp, n, sizeof *keys, 1, u64_word, count);
+    else if (n > 1)
+        qsort(keys, n, sizeof *keys, cmp_u64); /* small, or no memory for the passes */
+    free(tmp);
+    free(count);
 }
 
 /* ---- deferred indexes ---------------------------------------------------------- */

@@ -2,7 +2,10 @@
  * (one- and two-part, shared prefixes, prefixes of each other, bytes from
  * 0x01 to 0xff, empty parts, three games ranked by id) sorted by
  * load_order_by_key come out exactly as an in-memory SQLite table of the same
- * keys ORDER BY game_id, k1[, k2] returns them. */
+ * keys ORDER BY game_id, k1[, k2] returns them, for sets large enough for
+ * the radix passes and small ones. load_order_sort_u64 sorts as qsort does,
+ * with repeated keys, keys that differ in one 16-bit digit only, and keys
+ * that are all the same. */
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,20 +18,25 @@
 static const char *const games[] = {"star", "reversal", "rainbow"};
 static const uint32_t game_rank[] = {2, 1, 0}; /* rank of each id among the three */
 
-/* A random part: 0-20 bytes from a small alphabet so that prefixes repeat. */
+/* A random part: 0-20 bytes from a small alphabet so that prefixes repeat;
+ * a third of the longer ones begin with the same 8 bytes. */
 static size_t random_part(char *out, unsigned *seed)
 {
     static const unsigned char alphabet[] = {0x01, '0', '1', '9', 'A', 'a', 'z', '-', 0x7f,
                                              0x80, 0xc3, 0xff};
-    size_t n = (size_t)(rand_r(seed) % 21), i;
+    size_t n = (size_t)(rand_r(seed) % 21), i, from = 0;
     if (rand_r(seed) % 4 == 0)
         n = (size_t)(rand_r(seed) % 10); /* more short keys: prefixes of longer ones */
-    for (i = 0; i < n; i++)
+    if (n > 8 && rand_r(seed) % 3 == 0) {
+        memcpy(out, "acct-000", 8); /* many keys alike in their first 8 bytes */
+        from = 8;
+    }
+    for (i = from; i < n; i++)
         out[i] = (char)alphabet[rand_r(seed) % sizeof alphabet];
     return n;
 }
 
-static void check_order(int parts, unsigned seed)
+static void check_order(int parts, unsigned seed, size_t puts)
 {
     keymap km;
     sqlite3 *db = NULL;
@@ -42,7 +50,7 @@ static void check_order(int parts, unsigned seed)
                        NULL, NULL) == SQLITE_OK);
     CHECK(sqlite3_prepare_v2(db, "INSERT INTO k VALUES (?, ?, ?, ?)", -1, &ins, NULL) ==
           SQLITE_OK);
-    for (i = 0; i < 20000; i++) {
+    for (i = 0; i < puts; i++) {
         char key[64];
         size_t a = random_part(key, &seed), b = 0;
         uint32_t g = (uint32_t)(rand_r(&seed) % 3);
@@ -65,7 +73,7 @@ static void check_order(int parts, unsigned seed)
         n++;
     }
     CHECK_INT(km.count, n);
-    CHECK(n > 5000); /* enough distinct keys, with many shared prefixes */
+    CHECK(n > puts / 4); /* enough distinct keys, with many shared prefixes */
     order = load_order_by_key(&km, game_rank);
     CHECK(order != NULL);
     CHECK(sqlite3_prepare_v2(db, "SELECT id FROM k ORDER BY game_id, k1, k2", -1, &sel, NULL) ==
@@ -81,11 +89,51 @@ static void check_order(int parts, unsigned seed)
     keymap_free(&km);
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* load_order_sort_u64 against qsort: n keys, some repeated, with their
+ * variety in the bits `mask` keeps (one 16-bit digit, all of them, ...). */
+static void check_sort_u64(size_t n, uint64_t mask, unsigned seed)
+{
+    uint64_t *a = malloc((n ? n : 1) * sizeof *a), *b = malloc((n ? n : 1) * sizeof *b);
+    size_t i, mismatches = 0;
+    CHECK(a && b);
+    if (!a || !b)
+        goto out;
+    for (i = 0; i < n; i++) {
+        uint64_t v = (uint64_t)rand_r(&seed) << 42 ^ (uint64_t)rand_r(&seed) << 21 ^
+                     (uint64_t)rand_r(&seed) ^ (uint64_t)rand_r(&seed) << 62;
+        a[i] = b[i] = i % 5 == 0 && i ? a[i / 2] : (v & mask) | 0x0123000000000000ull;
+    }
+    load_order_sort_u64(a, n);
+    qsort(b, n, sizeof *b, cmp_u64);
+    for (i = 0; i < n; i++)
+        mismatches += a[i] != b[i];
+    CHECK_INT(mismatches, 0);
+out:
+    free(a);
+    free(b);
+}
+
 int main(void)
 {
     keymap empty;
-    check_order(1, 7);
-    check_order(2, 11);
+    /* 20000 puts: the radix passes and the ties of 8-byte prefixes; 2000:
+     * the comparison sort of small sets */
+    check_order(1, 7, 20000);
+    check_order(2, 11, 20000);
+    check_order(1, 13, 2000);
+    check_order(2, 17, 2000);
+    check_sort_u64(0, ~0ull, 1);
+    check_sort_u64(1, ~0ull, 1);
+    check_sort_u64(3000, ~0ull, 2);
+    check_sort_u64(100000, ~0ull, 3);
+    check_sort_u64(100000, 0xffffull << 32, 4);  /* one digit varies */
+    check_sort_u64(100000, 0, 5);                /* every key the same */
     keymap_init(&empty);
     CHECK(load_order_by_key(&empty, game_rank) == NULL); /* nothing to order */
     keymap_free(&empty);
