@@ -1087,7 +1087,8 @@ int job_run(const config *cfg, const job_options *opt)
         goto out;
     }
     j.wh = warehouse_open(cfg->warehouse, &j.err);
-    if (!j.wh) {
+    if (!j.wh || (j.wh->ops->set_threads &&
+                  j.wh->ops->set_threads(j.wh->db, config_thread_count(cfg), &j.err) != 0)) {
         job_fail(&j, EXIT_FAILURE_RUN, "%s", j.err.msg);
         goto out;
     }

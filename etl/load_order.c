@@ -282,8 +282,12 @@ int deferred_indexes_restore(warehouse *wh, deferred_indexes *d, ms_error *err)
 {
     size_t i;
     int rc = 0;
+    if (d->n && wh->ops->index_build_begin)
+        rc = wh_exec(wh, wh->ops->index_build_begin, err);
     for (i = 0; i < d->n && rc == 0; i++)
         rc = wh_exec(wh, d->ix[i].create, err);
+    if (d->n && rc == 0 && wh->ops->index_build_end)
+        rc = wh_exec(wh, wh->ops->index_build_end, err);
     deferred_indexes_free(d);
     return rc;
 }

@@ -61,6 +61,12 @@ typedef struct warehouse_ops {
      * its end (load_order.h); NULL: the backend keeps its indexes while it
      * loads. */
     const char *secondary_indexes;
+    /* SQL run just before and just after deferred_indexes_restore builds
+     * a table's indexes again (NULL: none): the build's own settings. */
+    const char *index_build_begin, *index_build_end;
+    /* Lets the backend use n threads (the run's `threads`) for work inside
+     * one statement; NULL: it has none. Returns 0 or -1 (err set). */
+    int (*set_threads)(void *db, size_t n, ms_error *err);
 } warehouse_ops;
 
 typedef struct warehouse {
