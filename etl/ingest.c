@@ -194,6 +194,8 @@ static void stat_id(const struct stat *st, char out[STAT_ID_MAX])
 
 /* ---- one file ------------------------------------------------------------ */
 
+_Static_assert(CONFIG_MAX_GAMES * 2 <= 0x10000, "game << 1 | sandbox must fit an fp_set payload");
+
 typedef struct file_state {
     fact_batch facts;
     dq_counts *dq;           /* n_games + 1 */
@@ -446,7 +448,7 @@ static int absorb_file(ingest_result *res, fp_set *run_ids, file_state *f, uint3
         }
         if (!e->lo && !e->hi)
             continue;
-        payload = e->payload;
+        payload = fp_entry_payload(e);
         added = fp_set_add(run_ids, e->lo, e->hi, payload, NULL);
         if (added < 0)
             return -1;

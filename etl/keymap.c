@@ -259,7 +259,8 @@ static int fp_set_grow(fp_set *s, size_t extra)
         size_t j;
         if (!e->lo && !e->hi)
             continue;
-        for (j = fp_slot(e->lo, e->hi, n - 1); slot[j].lo || slot[j].hi; j = (j + 1) & (n - 1))
+        for (j = fp_slot(e->lo, e->hi & FP_HI_MASK, n - 1); slot[j].lo || slot[j].hi;
+             j = (j + 1) & (n - 1))
             ;
         slot[j] = *e;
     }
@@ -278,6 +279,7 @@ int fp_set_add(fp_set *s, uint64_t lo, uint64_t hi, uint32_t payload, uint32_t *
 {
     size_t j;
     fp_entry *e;
+    hi &= FP_HI_MASK;
     if (!lo && !hi)
         lo = 1; /* keep (0,0) as the empty marker */
     if ((s->count + 1) * 4 > s->n_slots * 3 && fp_set_grow(s, 1) != 0)
@@ -286,15 +288,14 @@ int fp_set_add(fp_set *s, uint64_t lo, uint64_t hi, uint32_t payload, uint32_t *
         e = &s->slot[j];
         if (!e->lo && !e->hi)
             break;
-        if (e->lo == lo && e->hi == hi) {
+        if (e->lo == lo && (e->hi & FP_HI_MASK) == hi) {
             if (payload_out)
-                *payload_out = e->payload;
+                *payload_out = fp_entry_payload(e);
             return 0;
         }
     }
     e->lo = lo;
-    e->hi = hi;
-    e->payload = payload;
+    e->hi = hi | (uint64_t)(payload & 0xffffu) << FP_PAYLOAD_SHIFT;
     s->count++;
     return 1;
 }

@@ -4,7 +4,8 @@
  * first put; a second put, a get, and a put with the hash copied from
  * another map's entry all give the same id; absent keys are absent; a
  * reserve keeps every id and makes the next puts move nothing. The
- * fingerprint set: new, then present with the first payload; (0, 0) is a
+ * fingerprint set: new, then present with the first payload (16 bits, in
+ * the top of hi, which is no part of the fingerprint); (0, 0) is a
  * legal fingerprint; a reserve keeps every entry. */
 #include <stdint.h>
 #include <stdio.h>
@@ -121,7 +122,7 @@ static void test_fp_set(void)
 
     fp_set_init(&s);
     for (i = 0; i < N_KEYS; i++)
-        if (fp_set_add(&s, (i + 1) * 0x9e3779b97f4a7c15ull, i, (uint32_t)i, NULL) != 1)
+        if (fp_set_add(&s, (i + 1) * 0x9e3779b97f4a7c15ull, i, (uint32_t)i & 0xffff, NULL) != 1)
             bad++;
     CHECK_INT(bad, 0);
     CHECK_INT(s.count, N_KEYS);
@@ -133,7 +134,7 @@ static void test_fp_set(void)
     for (i = 0, bad = 0; i < N_KEYS; i++) {
         fp_set_prefetch(&s, (i + 1) * 0x9e3779b97f4a7c15ull, i);
         if (fp_set_add(&s, (i + 1) * 0x9e3779b97f4a7c15ull, i, 99, &payload) != 0 ||
-            payload != (uint32_t)i)
+            payload != ((uint32_t)i & 0xffff))
             bad++;
     }
     CHECK_INT(bad, 0);
@@ -142,7 +143,14 @@ static void test_fp_set(void)
             bad++; /* a different high half is a different fingerprint */
     CHECK_INT(bad, 0);
     CHECK(s.slot == before); /* reserved: no regrowth */
-    CHECK_INT(s.count, 2 * N_KEYS + 1);
+    /* hi's top 16 bits are not part of the fingerprint (the payload's
+     * place): (lo, hi) and (lo, hi | 0xabcd << 48) are the same */
+    CHECK_INT(fp_set_add(&s, 12345, 777, 0xffff, NULL), 1);
+    CHECK_INT(fp_set_add(&s, 12345, 777 | (uint64_t)0xabcd << 48, 3, &payload), 0);
+    CHECK_INT(payload, 0xffff);
+    CHECK_INT(fp_set_add(&s, 12345, 778, 3, &payload), 1);
+    CHECK_INT(sizeof(fp_entry), 16);
+    CHECK_INT(s.count, 2 * N_KEYS + 3);
     fp_set_free(&s);
 }
 
