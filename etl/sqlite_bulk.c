@@ -248,6 +248,22 @@ static int bulk_flush(sqlite_bulk *b, ms_error *err)
     return rc;
 }
 
+/* strtoll(s, NULL, 10), quicker for what the loads hand in (at most 18
+ * digits after an optional '-': days, instants, amounts): a few million
+ * per first load, where glibc's strtoll was 0.25 s. Anything else goes to
+ * strtoll itself, so the value is always strtoll's. */
+static int64_t parse_i64(const char *s)
+{
+    const char *p = s + (*s == '-');
+    uint64_t v = 0;
+    size_t n;
+    for (n = 0; p[n] >= '0' && p[n] <= '9'; n++)
+        v = v * 10 + (uint64_t)(p[n] - '0');
+    if (n == 0 || n > 18 || p[n] != '\0')
+        return strtoll(s, NULL, 10);
+    return *s == '-' ? -(int64_t)v : (int64_t)v;
+}
+
 int sqlite_bulk_row(sqlite_bulk *b, const char *const *vals, ms_error *err)
 {
     size_t text = 0, lens[BULK_MAX_COLS];
@@ -271,7 +287,7 @@ int sqlite_bulk_row(sqlite_bulk *b, const char *const *vals, ms_error *err)
         if (!vals[i]) {
             row[i].len = VALUE_NULL;
         } else if (b->types[i] == 'i') {
-            row[i].v = strtoll(vals[i], NULL, 10);
+            row[i].v = parse_i64(vals[i]);
             row[i].len = VALUE_INT;
         } else {
             memcpy(b->text + b->text_len, vals[i], lens[i]);

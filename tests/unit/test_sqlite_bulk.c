@@ -6,7 +6,8 @@
  * fails its buffer's insert, reported by the next row or by the end with
  * SQLite's message, after which the load refuses rows; more than 32
  * columns, a row with over 8 MiB of text and two loads at once are
- * refused; statements are counted per buffer. */
+ * refused; statements are counted per buffer; integers of every shape are
+ * those strtoll reads. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,6 +146,41 @@ static void test_wide(sqlite_bulk *b)
     CHECK_INT(query_int("SELECT sum(c0) + sum(c31) FROM w"), 2 * (70000LL * 69999 / 2));
 }
 
+/* Integers read as strtoll reads them, whatever their shape. */
+static void test_integers(sqlite_bulk *b)
+{
+    static const char *const texts[] = {
+        "0", "-0", "7", "-7", "20756", "1790840890479", "-50000000000", "999999999999999999",
+        "-999999999999999999", "9223372036854775807", "-9223372036854775808",
+        "99999999999999999999", "-99999999999999999999", "+5", " 7", "12abc", "", "-", "abc",
+        "0x1f", "007"};
+    ms_error err = {{0}};
+    char key[16];
+    size_t i, n = sizeof texts / sizeof texts[0];
+    int bad = 0;
+
+    CHECK_INT(sqlite3_exec(db, "CREATE TABLE ints (k INTEGER PRIMARY KEY, v INTEGER)", NULL, NULL,
+                           NULL), SQLITE_OK);
+    CHECK_INT(sqlite_bulk_begin(b, "ints", "k,v", "ii", &err), 0);
+    for (i = 0; i < n; i++) {
+        const char *vals[2] = {key, texts[i]};
+        snprintf(key, sizeof key, "%zu", i);
+        bad += sqlite_bulk_row(b, vals, &err) != 0;
+    }
+    CHECK_INT(bad, 0);
+    CHECK_INT(sqlite_bulk_end(b, &err), 0);
+    for (i = 0, bad = 0; i < n; i++) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "SELECT v FROM ints WHERE k = %zu", i);
+        if (query_int(sql) != (int64_t)strtoll(texts[i], NULL, 10)) {
+            printf("integer \"%s\": %lld, strtoll %lld\n", texts[i], (long long)query_int(sql),
+                   (long long)strtoll(texts[i], NULL, 10));
+            bad++;
+        }
+    }
+    CHECK_INT(bad, 0);
+}
+
 static void test_errors(sqlite_bulk *b)
 {
     ms_error err = {{0}};
@@ -238,6 +274,7 @@ int main(void)
         test_many_rows(b);
         test_long_text(b);
         test_wide(b);
+        test_integers(b);
         test_errors(b);
         sqlite_bulk_free(b);
     }
