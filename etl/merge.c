@@ -650,17 +650,17 @@ out:
     deferred_indexes_free(&idx);
     if (rc != 0 || !staged)
         return rc;
-    /* New account-days make their day dirty. */
-    if (wh_query(m->wh,
-                 "SELECT s.game_id, s.day FROM stage_activity s WHERE NOT EXISTS (SELECT 1 "
-                 "FROM activity a WHERE a.game_id = s.game_id AND a.day = s.day AND "
-                 "a.account_id = s.account_id) GROUP BY s.game_id, s.day",
-                 "", NULL, read_dirty_row, m, m->err) < 0)
-        return -1;
-    return wh_exec(m->wh,
-                   "INSERT INTO activity (game_id, day, account_id) SELECT game_id, day, "
-                   "account_id FROM stage_activity WHERE true ON CONFLICT DO NOTHING",
-                   m->err);
+    /* New account-days make their day dirty: the insert returns the rows
+     * it added, those already stored are left alone (one statement where
+     * a NOT EXISTS query before the insert probed every staged row once
+     * more: 0.11 s of the 5M bench's day-30 night). */
+    return wh_query(m->wh,
+                    "INSERT INTO activity (game_id, day, account_id) SELECT game_id, day, "
+                    "account_id FROM stage_activity WHERE true ON CONFLICT DO NOTHING "
+                    "RETURNING game_id, day",
+                    "", NULL, read_dirty_row, m, m->err) < 0
+               ? -1
+               : 0;
 }
 
 /* ---- payments ----------------------------------------------------------------- */
