@@ -1,17 +1,24 @@
 /*
  * sqlite_bulk.c - bulk inserts into SQLite through a virtual table (see
  * sqlite_bulk.h).
+ *
+ * Two buffers: while the inserter thread runs the INSERT ... SELECT of one,
+ * sqlite_bulk_row fills the other. The connection is used by one thread at
+ * a time: the inserter only between a hand-over and its completion, during
+ * which the caller touches nothing but the other buffer, and every other
+ * use of the connection first waits for the inserter (sqlite_bulk_wait).
  */
 #include "sqlite_bulk.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define BULK_MAX_COLS 32
 #define BULK_MAX_ROWS 65536
-#define BULK_MAX_VALUES (1u << 20)
-#define BULK_MAX_TEXT ((size_t)8 << 20)
+#define BULK_MAX_VALUES ((size_t)1 << 19)
+#define BULK_MAX_TEXT ((size_t)4 << 20)
 
 /* Kinds of a buffered value (bulk_value.len when not text). */
 #define VALUE_NULL (-1)
@@ -24,22 +31,45 @@ typedef struct bulk_value {
     int32_t len;      /* text length, or VALUE_NULL / VALUE_INT */
 } bulk_value;
 
+typedef struct bulk_buffer {
+    bulk_value *values;       /* n_rows * n_cols, row-major; BULK_MAX_VALUES */
+    char *text;               /* BULK_MAX_TEXT bytes */
+    size_t n_rows, text_len;
+} bulk_buffer;
+
 struct sqlite_bulk {
     sqlite3 *db;
     sqlite3_stmt *insert;     /* the open load's INSERT ... SELECT, NULL between loads */
     char table[64];           /* for error messages */
     char types[BULK_MAX_COLS + 1];
     int n_cols;
-    int failed;               /* an insert of the open load failed */
     size_t cap_rows;          /* rows per buffer for the open load */
-    size_t n_rows;
-    bulk_value *values;       /* n_rows * n_cols, row-major */
-    char *text;               /* BULK_MAX_TEXT bytes */
-    size_t text_len;
+    bulk_buffer buf[2];
+    int filling;              /* the buffer sqlite_bulk_row fills */
+    const bulk_buffer *reading; /* the one being inserted: what the table shows */
+    int use_thread;           /* 0: inserts run on the caller's thread */
+
+    /* Shared with the inserter thread, under mu. */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t thread;
+    int thread_started;
+    int pending;              /* a buffer handed over and not yet inserted */
+    int stop;                 /* the thread is to end */
+    int failed;               /* an insert of the open load failed: errmsg */
+    char errmsg[300];
     uint64_t n_statements, n_steps;
 };
 
-/* ---- the virtual table: the buffer's rows, read once in order ----------- */
+/* The pthread calls below fail only on invalid arguments, i.e. a bug or
+ * corrupted memory: there is no way to go on, so such a failure aborts. */
+static void pt_check(int rc)
+{
+    if (rc != 0)
+        abort();
+}
+
+/* ---- the virtual table: the buffer being inserted, read once in order ---- */
 
 typedef struct bulk_vtab {
     sqlite3_vtab base;        /* first: SQLite's part */
@@ -123,8 +153,8 @@ static int bulk_next(sqlite3_vtab_cursor *cur)
 
 static int bulk_eof(sqlite3_vtab_cursor *cur)
 {
-    const bulk_cursor *c = (const bulk_cursor *)cur;
-    return c->row >= ((const bulk_vtab *)cur->pVtab)->bulk->n_rows;
+    const sqlite_bulk *b = ((const bulk_vtab *)cur->pVtab)->bulk;
+    return !b->reading || ((const bulk_cursor *)cur)->row >= b->reading->n_rows;
 }
 
 static int bulk_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
@@ -136,13 +166,13 @@ static int bulk_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
         sqlite3_result_null(ctx);
         return SQLITE_OK;
     }
-    v = &b->values[c->row * (size_t)b->n_cols + (size_t)col];
+    v = &b->reading->values[c->row * (size_t)b->n_cols + (size_t)col];
     if (v->len == VALUE_NULL)
         sqlite3_result_null(ctx);
     else if (v->len == VALUE_INT)
         sqlite3_result_int64(ctx, v->v);
     else /* the buffer stays as it is until the statement is done with it */
-        sqlite3_result_text(ctx, b->text + v->v, v->len, SQLITE_STATIC);
+        sqlite3_result_text(ctx, b->reading->text + v->v, v->len, SQLITE_STATIC);
     return SQLITE_OK;
 }
 
@@ -168,24 +198,127 @@ static const sqlite3_module bulk_module = {
     .xRowid = bulk_rowid,
 };
 
+/* ---- inserting a buffer ----------------------------------------------------- */
+
+/* Runs the INSERT ... SELECT over buffer *r and empties it. On the
+ * inserter thread, or on the caller's without one; mu not held. */
+static void insert_buffer(sqlite_bulk *b, bulk_buffer *r)
+{
+    int ok;
+    uint64_t steps;
+    b->reading = r;
+    ok = sqlite3_step(b->insert) == SQLITE_DONE;
+    steps = (uint64_t)sqlite3_stmt_status(b->insert, SQLITE_STMTSTATUS_VM_STEP, 1);
+    pt_check(pthread_mutex_lock(&b->mu));
+    if (!ok && !b->failed) {
+        b->failed = 1;
+        snprintf(b->errmsg, sizeof b->errmsg, "sqlite bulk insert into %s: %s", b->table,
+                 sqlite3_errmsg(b->db));
+    }
+    b->n_statements++;
+    b->n_steps += steps;
+    pt_check(pthread_mutex_unlock(&b->mu));
+    sqlite3_reset(b->insert); /* returns the step's error again: kept above */
+    b->reading = NULL;
+    r->n_rows = 0;
+    r->text_len = 0;
+}
+
+static void *inserter_main(void *arg)
+{
+    sqlite_bulk *b = arg;
+    pt_check(pthread_mutex_lock(&b->mu));
+    for (;;) {
+        int full; /* the buffer handed over: not the one being filled */
+        while (!b->pending && !b->stop)
+            pt_check(pthread_cond_wait(&b->cv, &b->mu));
+        if (b->stop)
+            break;
+        full = !b->filling;
+        pt_check(pthread_mutex_unlock(&b->mu));
+        insert_buffer(b, &b->buf[full]);
+        pt_check(pthread_mutex_lock(&b->mu));
+        b->pending = 0;
+        pt_check(pthread_cond_broadcast(&b->cv));
+    }
+    pt_check(pthread_mutex_unlock(&b->mu));
+    return NULL;
+}
+
+/* Waits for the buffer handed over, if any. Returns 0, or -1 with err set
+ * when an insert of the open load failed. */
+static int wait_pending(sqlite_bulk *b, ms_error *err)
+{
+    int failed;
+    pt_check(pthread_mutex_lock(&b->mu));
+    while (b->pending)
+        pt_check(pthread_cond_wait(&b->cv, &b->mu));
+    failed = b->failed;
+    if (failed && err)
+        ms_error_set(err, "%s", b->errmsg);
+    pt_check(pthread_mutex_unlock(&b->mu));
+    return failed ? -1 : 0;
+}
+
+/* Inserts the filling buffer: hands it to the inserter thread and goes on
+ * with the other one, or inserts it here without a thread. Returns 0, or
+ * -1 with err set when an insert of the load failed. */
+static int submit(sqlite_bulk *b, ms_error *err)
+{
+    if (b->buf[b->filling].n_rows == 0)
+        return 0;
+    if (wait_pending(b, err) != 0)
+        return -1;
+    if (b->use_thread && !b->thread_started) {
+        if (pthread_create(&b->thread, NULL, inserter_main, b) == 0)
+            b->thread_started = 1;
+        else
+            b->use_thread = 0; /* no thread to be had: insert here, as fast as before */
+    }
+    if (!b->use_thread) {
+        insert_buffer(b, &b->buf[b->filling]);
+        return wait_pending(b, err);
+    }
+    pt_check(pthread_mutex_lock(&b->mu));
+    b->filling = !b->filling;
+    b->pending = 1;
+    pt_check(pthread_cond_broadcast(&b->cv));
+    pt_check(pthread_mutex_unlock(&b->mu));
+    return 0;
+}
+
 /* ---- the loader ------------------------------------------------------------- */
 
 sqlite_bulk *sqlite_bulk_new(sqlite3 *db, ms_error *err)
 {
     sqlite_bulk *b = calloc(1, sizeof *b);
-    if (!b || !(b->values = malloc(BULK_MAX_VALUES * sizeof *b->values)) ||
-        !(b->text = malloc(BULK_MAX_TEXT))) {
-        sqlite_bulk_free(b);
+    int i;
+    if (!b) {
         ms_error_set(err, "out of memory");
         return NULL;
     }
+    pt_check(pthread_mutex_init(&b->mu, NULL));
+    pt_check(pthread_cond_init(&b->cv, NULL));
+    for (i = 0; i < 2; i++)
+        if (!(b->buf[i].values = malloc(BULK_MAX_VALUES * sizeof *b->buf[i].values)) ||
+            !(b->buf[i].text = malloc(BULK_MAX_TEXT))) {
+            sqlite_bulk_free(b);
+            ms_error_set(err, "out of memory");
+            return NULL;
+        }
     b->db = db;
+    b->use_thread = 1;
     if (sqlite3_create_module_v2(db, "moonstat_bulk", &bulk_module, b, NULL) != SQLITE_OK) {
         ms_error_set(err, "sqlite: registering the bulk-load module: %s", sqlite3_errmsg(db));
         sqlite_bulk_free(b);
         return NULL;
     }
     return b;
+}
+
+void sqlite_bulk_set_threads(sqlite_bulk *b, size_t n)
+{
+    b->use_thread = n > 1 && !b->insert; /* not in the middle of a load */
 }
 
 int sqlite_bulk_begin(sqlite_bulk *b, const char *table, const char *columns, const char *types,
@@ -217,34 +350,15 @@ int sqlite_bulk_begin(sqlite_bulk *b, const char *table, const char *columns, co
     memcpy(b->types, types, n + 1);
     b->n_cols = (int)n;
     b->cap_rows = BULK_MAX_VALUES / n < BULK_MAX_ROWS ? BULK_MAX_VALUES / n : BULK_MAX_ROWS;
-    b->n_rows = 0;
-    b->text_len = 0;
-    b->failed = 0;
+    b->buf[0].n_rows = b->buf[1].n_rows = 0;
+    b->buf[0].text_len = b->buf[1].text_len = 0;
+    b->failed = 0; /* no insert is pending between loads */
     rc = 0;
     goto out;
 oom:
     ms_error_set(err, "out of memory");
 out:
     buf_free(&sql);
-    return rc;
-}
-
-/* Inserts the buffered rows with one statement and empties the buffer. */
-static int bulk_flush(sqlite_bulk *b, ms_error *err)
-{
-    int rc = 0;
-    if (b->n_rows == 0)
-        return 0;
-    b->n_statements++;
-    if (sqlite3_step(b->insert) != SQLITE_DONE) {
-        ms_error_set(err, "sqlite bulk insert into %s: %s", b->table, sqlite3_errmsg(b->db));
-        b->failed = 1;
-        rc = -1;
-    }
-    b->n_steps += (uint64_t)sqlite3_stmt_status(b->insert, SQLITE_STMTSTATUS_VM_STEP, 1);
-    sqlite3_reset(b->insert); /* returns the step's error again: reported above */
-    b->n_rows = 0;
-    b->text_len = 0;
     return rc;
 }
 
@@ -267,10 +381,11 @@ static int64_t parse_i64(const char *s)
 int sqlite_bulk_row(sqlite_bulk *b, const char *const *vals, ms_error *err)
 {
     size_t text = 0, lens[BULK_MAX_COLS];
+    bulk_buffer *f;
     bulk_value *row;
     int i;
 
-    if (!b->insert || b->failed)
+    if (!b->insert)
         return ms_error_set(err, "bulk insert into %s: no open load", b->table);
     for (i = 0; i < b->n_cols; i++) {
         lens[i] = vals[i] && b->types[i] != 'i' ? strlen(vals[i]) : 0;
@@ -279,10 +394,11 @@ int sqlite_bulk_row(sqlite_bulk *b, const char *const *vals, ms_error *err)
     if (text > BULK_MAX_TEXT)
         return ms_error_set(err, "bulk insert into %s: a row of %zu bytes of text (at most %zu)",
                             b->table, text, BULK_MAX_TEXT);
-    if ((b->n_rows == b->cap_rows || b->text_len + text > BULK_MAX_TEXT) &&
-        bulk_flush(b, err) != 0)
+    f = &b->buf[b->filling];
+    if ((f->n_rows == b->cap_rows || f->text_len + text > BULK_MAX_TEXT) && submit(b, err) != 0)
         return -1;
-    row = &b->values[b->n_rows * (size_t)b->n_cols];
+    f = &b->buf[b->filling];
+    row = &f->values[f->n_rows * (size_t)b->n_cols];
     for (i = 0; i < b->n_cols; i++) {
         if (!vals[i]) {
             row[i].len = VALUE_NULL;
@@ -290,43 +406,74 @@ int sqlite_bulk_row(sqlite_bulk *b, const char *const *vals, ms_error *err)
             row[i].v = parse_i64(vals[i]);
             row[i].len = VALUE_INT;
         } else {
-            memcpy(b->text + b->text_len, vals[i], lens[i]);
-            row[i].v = (int64_t)b->text_len;
+            memcpy(f->text + f->text_len, vals[i], lens[i]);
+            row[i].v = (int64_t)f->text_len;
             row[i].len = (int32_t)lens[i];
-            b->text_len += lens[i];
+            f->text_len += lens[i];
         }
     }
-    b->n_rows++;
+    f->n_rows++;
     return 0;
+}
+
+int sqlite_bulk_wait(sqlite_bulk *b, ms_error *err)
+{
+    return b && b->insert ? wait_pending(b, err) : 0;
 }
 
 int sqlite_bulk_end(sqlite_bulk *b, ms_error *err)
 {
-    int rc = 0;
+    int rc;
     if (!b->insert)
         return 0;
-    if (!b->failed)
-        rc = bulk_flush(b, err);
+    rc = wait_pending(b, err);
+    if (rc == 0)
+        rc = submit(b, err);
+    if (rc == 0)
+        rc = wait_pending(b, err);
+    else
+        (void)wait_pending(b, NULL); /* the first error is the one reported */
     sqlite3_finalize(b->insert);
     b->insert = NULL;
-    b->n_rows = 0;
-    b->text_len = 0;
+    b->buf[0].n_rows = b->buf[1].n_rows = 0;
+    b->buf[0].text_len = b->buf[1].text_len = 0;
+    b->failed = 0;
     return rc;
 }
 
 void sqlite_bulk_stats(const sqlite_bulk *b, uint64_t *statements, uint64_t *steps)
 {
-    *statements = b ? b->n_statements : 0;
-    *steps = b ? b->n_steps : 0;
+    sqlite_bulk *m = (sqlite_bulk *)b; /* the lock only */
+    *statements = *steps = 0;
+    if (!b)
+        return;
+    pt_check(pthread_mutex_lock(&m->mu));
+    *statements = b->n_statements;
+    *steps = b->n_steps;
+    pt_check(pthread_mutex_unlock(&m->mu));
 }
 
 void sqlite_bulk_free(sqlite_bulk *b)
 {
+    int i;
     if (!b)
         return;
+    if (b->thread_started) {
+        pt_check(pthread_mutex_lock(&b->mu));
+        while (b->pending)
+            pt_check(pthread_cond_wait(&b->cv, &b->mu));
+        b->stop = 1;
+        pt_check(pthread_cond_broadcast(&b->cv));
+        pt_check(pthread_mutex_unlock(&b->mu));
+        pt_check(pthread_join(b->thread, NULL));
+    }
     if (b->insert)
         sqlite3_finalize(b->insert);
-    free(b->values);
-    free(b->text);
+    for (i = 0; i < 2; i++) {
+        free(b->buf[i].values);
+        free(b->buf[i].text);
+    }
+    pt_check(pthread_cond_destroy(&b->cv));
+    pt_check(pthread_mutex_destroy(&b->mu));
     free(b);
 }

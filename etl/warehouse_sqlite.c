@@ -63,11 +63,11 @@ static void sq_close(void *db)
     size_t i;
     if (!s)
         return;
+    sqlite_bulk_free(s->bulk); /* first: it ends its thread and finalizes its statement */
     for (i = 0; i < s->n_cache; i++) {
         sqlite3_finalize(s->cache[i].stmt);
         free(s->cache[i].sql);
     }
-    sqlite_bulk_free(s->bulk); /* before the close: it finalizes its statement */
     if (s->db)
         sqlite3_close(s->db);
     if (s->lock_fd >= 0)
@@ -150,6 +150,9 @@ static int sq_exec(void *db, const char *sql, ms_error *err)
 {
     sqlite_wh *s = db;
     char *msg = NULL;
+    /* Never while the bulk loader's thread inserts; a failed insert is
+     * reported by the load itself (and a ROLLBACK must still run). */
+    (void)sqlite_bulk_wait(s->bulk, NULL);
     if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
         ms_error_set(err, "sqlite: %s", msg ? msg : sqlite3_errmsg(s->db));
         sqlite3_free(msg);
@@ -221,11 +224,12 @@ static int sq_query(void *db, const char *sql, const char *types, const char *co
                     wh_row_fn fn, void *ctx, ms_error *err)
 {
     sqlite_wh *s = db;
-    sqlite3_stmt *st = sq_prepare(s, sql, err);
+    sqlite3_stmt *st;
     const char *vals[64];
     int rc, result = 0;
 
-    if (!st)
+    (void)sqlite_bulk_wait(s->bulk, NULL); /* as in sq_exec */
+    if (!(st = sq_prepare(s, sql, err)))
         return -1;
     if (sq_bind(s, st, types, params, err) != 0) {
         result = -1;
@@ -271,10 +275,12 @@ static int sq_load_row(void *db, const char *const *vals, ms_error *err)
 }
 
 /* SQLite's "threads" is the number of helper threads a statement may
- * start besides its own. */
+ * start besides its own; the bulk loader inserts on a thread of its own
+ * only when the run may use more than one. */
 static int sq_set_threads(void *db, size_t n, ms_error *err)
 {
     char sql[64];
+    sqlite_bulk_set_threads(((sqlite_wh *)db)->bulk, n);
     snprintf(sql, sizeof sql, "PRAGMA threads=%zu", n > 1 ? (n > 9 ? (size_t)8 : n - 1) : 0);
     return sq_exec(db, sql, err);
 }

@@ -1,13 +1,15 @@
 /* test_sqlite_bulk.c - bulk loads through the virtual table, on a real
  * SQLite database: 200000 rows (four buffers of at most 65536) arrive
  * whole, in order, with integer, text and NULL values of the right types;
- * rows of long text fill the 8 MiB text buffer first and still arrive
- * whole; a 32-column load takes buffers of 32768 rows; a duplicate key
- * fails its buffer's insert, reported by the next row or by the end with
- * SQLite's message, after which the load refuses rows; more than 32
- * columns, a row with over 8 MiB of text and two loads at once are
- * refused; statements are counted per buffer; integers of every shape are
- * those strtoll reads. */
+ * rows of long text fill the 4 MiB text buffer first and still arrive
+ * whole; a 32-column load takes buffers of 16384 rows; a duplicate key
+ * fails its buffer's insert, reported with SQLite's message before the
+ * load ends and again by the end, and the statement is undone whole; more
+ * than 32 columns, a row with over 4 MiB of text and two loads at once
+ * are refused; statements are counted per buffer; integers of every shape
+ * are those strtoll reads. All of it twice: with the inserts on the
+ * loader's thread and on the caller's; in the middle of a threaded load,
+ * once the loader is idle, the connection sees what was handed over. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +61,12 @@ static void test_many_rows(sqlite_bulk *b)
         vals[1] = i % 7 == 3 ? NULL : num;
         vals[2] = i % 11 == 5 ? NULL : text;
         bad += sqlite_bulk_row(b, vals, &err) != 0;
+        if (i == 131072) {
+            /* two full buffers were handed over; once the loader is idle
+             * the connection is the caller's and sees them */
+            CHECK_INT(sqlite_bulk_wait(b, &err), 0);
+            CHECK_INT(query_int("SELECT count(*) FROM t"), 131072);
+        }
     }
     CHECK_INT(bad, 0);
     CHECK_INT(sqlite_bulk_end(b, &err), 0);
@@ -141,7 +149,7 @@ static void test_wide(sqlite_bulk *b)
     CHECK_INT(bad, 0);
     CHECK_INT(sqlite_bulk_end(b, &err), 0);
     sqlite_bulk_stats(b, &statements, &steps);
-    CHECK_INT(statements - statements0, 3); /* 32768 + 32768 + 4464 */
+    CHECK_INT(statements - statements0, 5); /* 4 * 16384 + 4464 */
     CHECK_INT(query_int("SELECT count(*) FROM w"), 70000);
     CHECK_INT(query_int("SELECT sum(c0) + sum(c31) FROM w"), 2 * (70000LL * 69999 / 2));
 }
@@ -181,7 +189,7 @@ static void test_integers(sqlite_bulk *b)
     CHECK_INT(bad, 0);
 }
 
-static void test_errors(sqlite_bulk *b)
+static void test_errors(sqlite_bulk *b, int threaded)
 {
     ms_error err = {{0}};
     const char *vals[3];
@@ -203,22 +211,23 @@ static void test_errors(sqlite_bulk *b)
     CHECK_INT(sqlite_bulk_begin(b, "nowhere", "k", "t", &err), -1);
     CHECK(strstr(err.msg, "no such table: nowhere") != NULL);
     /* a row with more text than a buffer holds */
-    huge = malloc(((size_t)8 << 20) + 2);
+    huge = malloc(((size_t)4 << 20) + 2);
     CHECK(huge != NULL);
     if (huge) {
-        memset(huge, 'x', ((size_t)8 << 20) + 1);
-        huge[((size_t)8 << 20) + 1] = '\0';
+        memset(huge, 'x', ((size_t)4 << 20) + 1);
+        huge[((size_t)4 << 20) + 1] = '\0';
         vals[0] = huge;
         vals[1] = "1";
         CHECK_INT(sqlite_bulk_begin(b, "u", "k,n", "ti", &err), 0);
         CHECK_INT(sqlite_bulk_row(b, vals, &err), -1);
-        CHECK(strstr(err.msg, "8388609 bytes of text") != NULL);
+        CHECK(strstr(err.msg, "4194305 bytes of text") != NULL);
         CHECK_INT(sqlite_bulk_end(b, &err), 0);
         free(huge);
     }
     CHECK_INT(query_int("SELECT count(*) FROM u"), 0);
-    /* a duplicate key in the first buffer: the row that starts the second
-     * buffer reports it, and the load refuses rows after that */
+    /* a duplicate key in the first buffer: reported before the load ends,
+     * by the row that starts the second buffer when the inserts run on the
+     * caller's thread, else by the next wait; the end reports it again */
     CHECK_INT(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
     CHECK_INT(sqlite_bulk_begin(b, "u", "k,n", "ti", &err), 0);
     for (i = 0; i < 65536 && rc_row == 0; i++) {
@@ -229,10 +238,16 @@ static void test_errors(sqlite_bulk *b)
     }
     CHECK_INT(rc_row, 0);
     vals[0] = "last";
-    CHECK_INT(sqlite_bulk_row(b, vals, &err), -1);
+    if (threaded) {
+        CHECK_INT(sqlite_bulk_row(b, vals, &err), 0);
+        CHECK_INT(sqlite_bulk_wait(b, &err), -1);
+    } else {
+        CHECK_INT(sqlite_bulk_row(b, vals, &err), -1);
+    }
     CHECK(strstr(err.msg, "sqlite bulk insert into u: UNIQUE constraint failed: u.k") != NULL);
-    CHECK_INT(sqlite_bulk_row(b, vals, &err), -1);
-    CHECK_INT(sqlite_bulk_end(b, &err), 0); /* the error was reported already */
+    err.msg[0] = '\0';
+    CHECK_INT(sqlite_bulk_end(b, &err), -1);
+    CHECK(strstr(err.msg, "UNIQUE constraint failed: u.k") != NULL);
     CHECK_INT(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
     CHECK_INT(query_int("SELECT count(*) FROM u"), 0);
     /* the same in the last buffer: the end reports it */
@@ -254,31 +269,38 @@ static void test_errors(sqlite_bulk *b)
     CHECK_INT(sqlite_bulk_end(b, &err), 0);
 }
 
-int main(void)
+/* The whole suite on a new database, with the inserts on the loader's
+ * thread (threaded) or on the caller's. */
+static void run_suite(int threaded)
 {
     ms_error err = {{0}};
     sqlite_bulk *b;
     char path[] = "/tmp/moonstat-bulk-XXXXXX";
-    char file[64];
     int fd = mkstemp(path);
 
     CHECK(fd >= 0);
     if (fd < 0)
-        return check_done("test_sqlite_bulk");
+        return;
     close(fd);
-    snprintf(file, sizeof file, "%s", path);
-    CHECK_INT(sqlite3_open(file, &db), SQLITE_OK);
+    CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
     b = sqlite_bulk_new(db, &err);
     CHECK(b != NULL);
     if (b) {
+        sqlite_bulk_set_threads(b, threaded ? 2 : 1);
         test_many_rows(b);
         test_long_text(b);
         test_wide(b);
         test_integers(b);
-        test_errors(b);
+        test_errors(b, threaded);
         sqlite_bulk_free(b);
     }
     CHECK_INT(sqlite3_close(db), SQLITE_OK);
     unlink(path);
+}
+
+int main(void)
+{
+    run_suite(1);
+    run_suite(0);
     return check_done("test_sqlite_bulk");
 }
