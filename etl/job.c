@@ -533,6 +533,7 @@ static int compute_game(compute_task *t)
     const char *params[2] = {game, limit};
     day_list days = {NULL, 0, 0}, changed = {NULL, 0, 0};
     account_attrs attrs;
+    activity_window window; /* the account-days two reports share when attrs is tallied */
     affected aff;
     int64_t old_h = 0;
     int32_t horizon, d;
@@ -542,6 +543,7 @@ static int compute_game(compute_task *t)
 
     memset(&aff, 0, sizeof aff);
     account_attrs_init(&attrs);
+    activity_window_init(&window);
     snprintf(limit, sizeof limit, "%" PRId32, j->game_date[g]);
     if (wh_query_int(wh, "SELECT horizon FROM game_state WHERE game_id = $1", "t", params,
                      &old_h, &has_h, err) != 0)
@@ -644,7 +646,7 @@ static int compute_game(compute_task *t)
         if (!(active = malloc((n_weeks + n_months) * sizeof *active)))
             goto oom_or_out;
         if (period_actives_compute(wh, game, aff.weeks.days, n_weeks, aff.months.days, n_months,
-                                   changed.days, changed.n, horizon, &attrs, active,
+                                   changed.days, changed.n, horizon, &attrs, &window, active,
                                    active + n_weeks, err) != 0)
             goto out;
     }
@@ -666,7 +668,8 @@ static int compute_game(compute_task *t)
         size_t n = 0;
         while (n < aff.retention.n && aff.retention.days[n] < horizon)
             n++; /* sorted: the cohorts before the horizon */
-        if (retention_compute_many(wh, game, aff.retention.days, n, horizon, &attrs, err) != 0)
+        if (retention_compute_many(wh, game, aff.retention.days, n, horizon, &attrs, &window,
+                                   err) != 0)
             goto out;
     } else if (retention_few_days(wh, game, &aff.retention, &days, &changed, has_h,
                                   (int32_t)old_h, horizon, &attrs, err) != 0) {
@@ -711,6 +714,7 @@ out:
     free(active);
     free(days.days);
     free(changed.days);
+    activity_window_free(&window);
     account_attrs_free(&attrs);
     affected_free(&aff);
     return rc;

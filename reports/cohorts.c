@@ -209,24 +209,28 @@ typedef struct retention_pass {
     ms_error *err;
 } retention_pass;
 
+/* Account id (in attrs) active on day: its bit, when its cohort is wanted. */
+static void mark_account(retention_pass *p, size_t id, int32_t day)
+{
+    int32_t cohort = p->attrs->attr[id].cohort_day;
+    int idx;
+    if (cohort == ACCOUNT_NO_COHORT || cohort < p->first || cohort > p->last ||
+        !p->wanted[cohort - p->first])
+        return;
+    if ((idx = retention_index(cohort, day)) < 0)
+        return; /* the window stops at the horizon */
+    p->mask[id] |= (uint16_t)(1u << idx);
+}
+
 /* Rows: account_id, day (activity, or a paid payment). */
 static int mark_retained(void *ctx, int ncols, const char *const *v)
 {
     retention_pass *p = ctx;
     const account_attr *a;
-    int32_t day, cohort;
-    int idx;
     (void)ncols;
     if (!v[0] || !v[1] || !(a = account_attrs_find(p->attrs, v[0])))
         return 0; /* no accounts row: in no cohort, as the join had it */
-    cohort = a->cohort_day;
-    if (cohort == ACCOUNT_NO_COHORT || cohort < p->first || cohort > p->last ||
-        !p->wanted[cohort - p->first])
-        return 0;
-    day = (int32_t)strtol(v[1], NULL, 10);
-    if ((idx = retention_index(cohort, day)) < 0)
-        return 0; /* the query stops at the horizon */
-    p->mask[a - p->attrs->attr] |= (uint16_t)(1u << idx);
+    mark_account(p, (size_t)(a - p->attrs->attr), (int32_t)strtol(v[1], NULL, 10));
     return 0;
 }
 
@@ -237,7 +241,8 @@ static const char q_window_payments[] =
     "status = 'paid' AND sandbox = 0";
 
 int retention_compute_many(warehouse *wh, const char *game_id, const int32_t *cohorts, size_t n,
-                           int32_t horizon, const account_attrs *attrs, ms_error *err)
+                           int32_t horizon, const account_attrs *attrs, activity_window *window,
+                           ms_error *err)
 {
     retention_pass p;
     breakdown *cells = NULL;  /* by cohort - first */
@@ -246,7 +251,7 @@ int retention_compute_many(warehouse *wh, const char *game_id, const int32_t *co
     const char *params[3] = {game_id, first_s, last_s};
     size_t i, span, n_accounts = attrs->accounts.count;
     int32_t last_day;
-    int rc = -1;
+    int rc = -1, got;
 
     memset(&p, 0, sizeof p);
     if (n == 0)
@@ -269,8 +274,18 @@ int retention_compute_many(warehouse *wh, const char *game_id, const int32_t *co
     last_day = p.last + 30 < horizon ? p.last + 30 : horizon;
     snprintf(first_s, sizeof first_s, "%" PRId32, p.first);
     snprintf(last_s, sizeof last_s, "%" PRId32, last_day);
-    if (wh_query(wh, q_window_activity, "tii", params, mark_retained, &p, err) < 0 ||
-        wh_query(wh, q_window_payments, "tii", params, mark_retained, &p, err) < 0)
+    /* The window's activity: from the task's shared read when it has one
+     * (activity_window.h), else by its own query. */
+    if ((got = activity_window_get(window, wh, game_id, attrs, p.first + 1, last_day, err)) < 0)
+        goto out;
+    if (got) {
+        for (i = activity_window_first(window, p.first + 1);
+             i < window->n && window->rows[i].day <= last_day; i++)
+            mark_account(&p, window->rows[i].account, window->rows[i].day);
+    } else if (wh_query(wh, q_window_activity, "tii", params, mark_retained, &p, err) < 0) {
+        goto out;
+    }
+    if (wh_query(wh, q_window_payments, "tii", params, mark_retained, &p, err) < 0)
         goto out;
     /* Sizes and retained counts by cohort and group, account by account. */
     for (i = 0; i < n_accounts; i++) {

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "account_attrs.h"
+#include "activity_window.h"
 #include "conversion.h"
 #include "warehouse.h"
 
@@ -36,9 +37,12 @@ int retention_compute(warehouse *wh, const char *game_id, int32_t cohort, int32_
  * hold every account of the game (attrs->tallied: a first load, a
  * backfill). The same rows as retention_compute cohort by cohort, which
  * joins each cohort with its activity through an index: at 5M events 30
- * cohorts took 2.1 s that way. */
+ * cohorts took 2.1 s that way. The activity comes from window (the task's
+ * shared read, activity_window.h) when it can, else from a query of its
+ * own; window may be NULL. */
 int retention_compute_many(warehouse *wh, const char *game_id, const int32_t *cohorts, size_t n,
-                           int32_t horizon, const account_attrs *attrs, ms_error *err);
+                           int32_t horizon, const account_attrs *attrs, activity_window *window,
+                           ms_error *err);
 
 /* The retention cells that end on `day` of n cohorts (sorted ascending,
  * distinct, day - cohort a retention day of each): the rows of that

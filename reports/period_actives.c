@@ -291,13 +291,13 @@ static int pass_active(void *ctx, int ncols, const char *const *v)
  * a week's or month's start, so that the first sighting in a period is its
  * first day there). */
 static int pass_days(warehouse *wh, const char *game_id, span *s, const account_attrs *attrs,
-                     int32_t from, int32_t to, ms_error *err)
+                     activity_window *window, int32_t from, int32_t to, ms_error *err)
 {
     pass p;
     char from_s[24], to_s[24];
     const char *params[3] = {game_id, from_s, to_s};
     size_t i;
-    int rc = -1;
+    int rc = -1, got;
 
     memset(&p, 0, sizeof p);
     keymap_init(&p.others);
@@ -320,10 +320,21 @@ static int pass_days(warehouse *wh, const char *game_id, span *s, const account_
     if (wh_query(wh, "SELECT account_id, day FROM payments WHERE game_id = $1 AND day >= $2 AND "
                      "day <= $3 AND status = 'paid' AND sandbox = 0 ORDER BY day",
                  "tii", params, pass_paid, &p, err) < 0 ||
-        wh_query(wh, "SELECT account_id, day FROM activity WHERE game_id = $1 AND day >= $2 AND "
-                     "day <= $3 ORDER BY day",
-                 "tii", params, pass_active, &p, err) < 0)
+        (got = activity_window_get(window, wh, game_id, attrs, from, to, err)) < 0)
         goto out;
+    if (got) {
+        /* The task's shared read (activity_window.h): its account indexes
+         * are the attrs' ones, as pass_id gives them. */
+        for (i = activity_window_first(window, from);
+             i < window->n && window->rows[i].day <= to; i++) {
+            pass_flush_paid(&p, window->rows[i].day);
+            pass_see(&p, window->rows[i].account, window->rows[i].day);
+        }
+    } else if (wh_query(wh, "SELECT account_id, day FROM activity WHERE game_id = $1 AND "
+                            "day >= $2 AND day <= $3 ORDER BY day",
+                        "tii", params, pass_active, &p, err) < 0) {
+        goto out;
+    }
     pass_flush_paid(&p, INT32_MAX);
     rc = 0;
 out:
@@ -350,8 +361,8 @@ static int64_t period_sum(const span *s, period_kind kind, int32_t start, int32_
 int period_actives_compute(warehouse *wh, const char *game_id, const int32_t *week_starts,
                            size_t n_weeks, const int32_t *month_starts, size_t n_months,
                            const int32_t *changed, size_t n_changed, int32_t horizon,
-                           const account_attrs *attrs, int64_t *week_active,
-                           int64_t *month_active, ms_error *err)
+                           const account_attrs *attrs, activity_window *window,
+                           int64_t *week_active, int64_t *month_active, ms_error *err)
 {
     span s, fresh; /* the stored counts, a pass's */
     int32_t lo = INT32_MAX, hi = INT32_MIN, first, end, redo_lo = INT32_MAX, redo_hi = INT32_MIN;
@@ -430,7 +441,7 @@ int period_actives_compute(warehouse *wh, const char *game_id, const int32_t *we
                 ms_error_set(err, "out of memory");
                 goto out;
             }
-            if (pass_days(wh, game_id, &fresh, attrs, redo_lo, redo_hi, err) != 0)
+            if (pass_days(wh, game_id, &fresh, attrs, window, redo_lo, redo_hi, err) != 0)
                 goto out;
             for (i = 0; i < s.n; i++)
                 if (s.redo[i]) {

@@ -37,6 +37,7 @@
 #include <stdint.h>
 
 #include "account_attrs.h"
+#include "activity_window.h"
 #include "warehouse.h"
 
 /* Up to this many days to recompute, each is probed; more: one pass. */
@@ -54,11 +55,13 @@
  * from the first changed or missing day of a period on is recomputed and
  * stored again (INSERT ... ON CONFLICT through wh, so inside the caller's
  * transaction or its split handle). attrs: the accounts in memory, or
- * NULL. Returns 0, or -1 with err set. */
+ * NULL; window: the task's shared read of the activity (activity_window.h),
+ * used by the pass in day order when it covers the days, or NULL. Returns
+ * 0, or -1 with err set. */
 int period_actives_compute(warehouse *wh, const char *game_id, const int32_t *week_starts,
                            size_t n_weeks, const int32_t *month_starts, size_t n_months,
                            const int32_t *changed, size_t n_changed, int32_t horizon,
-                           const account_attrs *attrs, int64_t *week_active,
-                           int64_t *month_active, ms_error *err);
+                           const account_attrs *attrs, activity_window *window,
+                           int64_t *week_active, int64_t *month_active, ms_error *err);
 
 #endif
