@@ -51,7 +51,8 @@ static int cmp_sort(const void *a, const void *b, void *ctx)
 }
 
 /* Least-significant-digit radix sort, 16 bits a pass, of n records of
- * `size` bytes by the 64-bit digit source digit(rec, shift): stable, one
+ * `size` bytes by the 64-bit words word(rec, 0) (least significant) to
+ * word(rec, words - 1): stable, one
  * counting pass and one scatter per 16 bits, and a pass is skipped when
  * every record has the same digit there (the game rank of a single game,
  * the high bits of small numbers). tmp holds n records. Sorting the 537K
