@@ -136,7 +136,7 @@ static int sq_try_lock(void *db, ms_error *err)
      * durability, and the connection's caches. Temporary storage (the
      * staging tables, sorts) in files, i.e. the OS page cache: SQLite's
      * sorter uses worker threads only then (set_threads), and a first
-     * load's index builds are its biggest sorts (INDEX_BUILD_CACHE). */
+     * load's index builds are its biggest sorts (INDEX_BUILD_CACHE_KIB). */
     if (sq_exec(s,
                 "PRAGMA page_size=16384; "
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA temp_store=FILE; "
