@@ -578,6 +578,7 @@ static void activity_order_free(activity_order *o)
 {
     free(o->by_key);
     free(o->keys);
+    memset(o, 0, sizeof o[0]);
 }
 
 /* Row i of the direct load: the i-th sorted key, or else slot i (0 when
@@ -612,8 +613,7 @@ static int merge_activity(merge_ctx *m)
         size_t rows = b->activity.n_slots;
         if (direct ? !any_fresh : !any_stored)
             continue;
-        activity_order_free(&order);
-        memset(&order, 0, sizeof order);
+        activity_order_free(&order); /* the other kind's, if any */
         if (activity_order_make(m, &order, direct) != 0)
             goto out;
         if (order.keys)

@@ -318,7 +318,8 @@ sqlite_bulk *sqlite_bulk_new(sqlite3 *db, ms_error *err)
 
 void sqlite_bulk_set_threads(sqlite_bulk *b, size_t n)
 {
-    b->use_thread = n > 1 && !b->insert; /* not in the middle of a load */
+    if (!b->insert) /* a load keeps the way it started with */
+        b->use_thread = n > 1;
 }
 
 int sqlite_bulk_begin(sqlite_bulk *b, const char *table, const char *columns, const char *types,

@@ -71,7 +71,8 @@ int sqlite_bulk_wait(sqlite_bulk *b, ms_error *err);
  * it then reports). Returns 0 or -1 (err set). */
 int sqlite_bulk_end(sqlite_bulk *b, ms_error *err);
 
-/* With n <= 1 the inserts run on the caller's thread (between loads). */
+/* With n <= 1 the inserts run on the caller's thread, with more on the
+ * loader's (the default). Between loads; a call during one changes nothing. */
 void sqlite_bulk_set_threads(sqlite_bulk *b, size_t n);
 
 /* Statements run and virtual-machine steps taken by the inserts so far. */
