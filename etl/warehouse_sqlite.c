@@ -21,6 +21,7 @@
 
 #include "keymap.h"
 #include "sqlite_bulk.h"
+#include "sqlite_checkpoint.h"
 #include "warehouse.h"
 
 #define STMT_CACHE 96
@@ -49,6 +50,7 @@ typedef struct sqlite_wh {
     cached_stmt cache[STMT_CACHE];
     size_t n_cache;
     sqlite_bulk *bulk;    /* bulk loads (load_begin/load_row/load_end) */
+    sqlite_checkpointer *ckpt; /* the run's connection (try_lock): WAL copied by a thread */
     uint64_t n_statements, n_rows, n_steps;
 } sqlite_wh;
 
@@ -64,6 +66,7 @@ static void sq_close(void *db)
     if (!s)
         return;
     sqlite_bulk_free(s->bulk); /* first: it ends its thread and finalizes its statement */
+    sqlite_checkpointer_free(s->ckpt); /* before the close, whose checkpoint does the rest */
     for (i = 0; i < s->n_cache; i++) {
         sqlite3_finalize(s->cache[i].stmt);
         free(s->cache[i].sql);
@@ -142,6 +145,10 @@ static int sq_try_lock(void *db, ms_error *err)
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA temp_store=FILE; "
                 "PRAGMA cache_size=" CACHE_KIB "; PRAGMA foreign_keys=OFF;",
                 err) != 0)
+        return -1;
+    /* The run writes: its commits leave the WAL's copy into the database
+     * to a thread (sqlite_checkpoint.h). */
+    if (!s->ckpt && !(s->ckpt = sqlite_checkpointer_new(s->db, s->path, err)))
         return -1;
     return 1;
 }
