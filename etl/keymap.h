@@ -64,6 +64,10 @@ int keymap_reserve(keymap *m, size_t extra);
 /* How many entries ahead a fold asks for the slot it will probe: enough to
  * cover a memory latency with the work on the entries between. */
 #define KEYMAP_PREFETCH_AHEAD 16
+/* ... how many ahead it asks for the entry that slot points to (and its
+ * own record of that id), and how many for the entry's key text. */
+#define KEYMAP_PEEK_AHEAD 8
+#define KEYMAP_KEY_AHEAD 4
 
 /* A hint that a key with this hash is about to be looked up: folding one
  * batch into another is a stream of hash-table misses, and asking for the
@@ -77,6 +81,22 @@ static inline void keymap_prefetch(const keymap *m, uint64_t hash)
 static inline const keymap_entry *keymap_at(const keymap *m, uint32_t id)
 {
     return &m->entries[id];
+}
+
+/* The id the key with this hash most likely has: that of the entry in its
+ * home slot when the slot's tag agrees (-1 otherwise, or when the key is
+ * not there at all). A guess for a later prefetch stage, once
+ * keymap_prefetch(m, hash) has brought the slot in: the entry, the key and
+ * the caller's own record by id are the next misses of a lookup. */
+static inline int64_t keymap_peek(const keymap *m, uint64_t hash)
+{
+    uint64_t slot;
+    if (!m->n_slots)
+        return -1;
+    slot = m->slots[hash & (m->n_slots - 1)];
+    if (!slot || (slot >> 32) != (hash >> 32))
+        return -1;
+    return (int64_t)(uint32_t)slot - 1;
 }
 
 /* 64-bit hash of bytes with a seed (wyhash-style multiply-mix). */

@@ -154,8 +154,45 @@ static void test_fp_set(void)
     fp_set_free(&s);
 }
 
+/* keymap_peek, the prefetch guess: for a key in its home slot it is the
+ * key's id; it is never an id that is not in the map; an empty map or an
+ * empty slot gives -1. Most keys of a map at most half full sit in their
+ * home slot, so most guesses are right. */
+static void test_peek(void)
+{
+    keymap m;
+    char key[32];
+    size_t i, right = 0, invalid = 0, misses = 0;
+    int is_new;
+
+    keymap_init(&m);
+    CHECK_INT(keymap_peek(&m, 12345), -1);
+    for (i = 0; i < 20000; i++) {
+        snprintf(key, sizeof key, "acct-%zu", i * 7919);
+        CHECK_INT(keymap_put(&m, 1, key, strlen(key), &is_new), (long long)i);
+    }
+    for (i = 0; i < 20000; i++) {
+        const keymap_entry *e = keymap_at(&m, (uint32_t)i);
+        int64_t id = keymap_peek(&m, e->hash);
+        right += id == (int64_t)i;
+        invalid += id < -1 || id >= (int64_t)m.count;
+    }
+    CHECK_INT(invalid, 0);
+    CHECK(right > 15000);
+    for (i = 0; i < 20000; i++) {
+        uint64_t h = hash_bytes(&i, sizeof i, 42); /* keys never put */
+        int64_t id = keymap_peek(&m, h);
+        misses += id == -1;
+        invalid += id < -1 || id >= (int64_t)m.count;
+    }
+    CHECK_INT(invalid, 0);
+    CHECK(misses > 19900); /* a right tag in the home slot: 1 in 2^32 */
+    keymap_free(&m);
+}
+
 int main(void)
 {
+    test_peek();
     test_keymap();
     test_fp_set();
     return check_done("test_keymap");
