@@ -169,6 +169,7 @@ typedef struct known_file {
     int found;
     uint64_t size;
     uint64_t checksum;
+    int legacy;              /* checksum is of before XXH3 (INGEST_CHECKSUM_PREFIX) */
     char stat[STAT_ID_MAX];  /* "" when not recorded (ingested before schema 4) */
 } known_file;
 
@@ -176,11 +177,15 @@ typedef struct known_file {
 static int read_known(void *ctx, int ncols, const char *const *vals)
 {
     known_file *k = ctx;
+    const char *sum;
+    size_t prefix = strlen(INGEST_CHECKSUM_PREFIX);
     if (ncols < 3 || !vals[0] || !vals[1])
         return 0;
     k->found = 1;
     k->size = strtoull(vals[0], NULL, 10);
-    k->checksum = strtoull(vals[1], NULL, 16);
+    sum = vals[1];
+    k->legacy = strncmp(sum, INGEST_CHECKSUM_PREFIX, prefix) != 0;
+    k->checksum = strtoull(k->legacy ? sum : sum + prefix, NULL, 16);
     snprintf(k->stat, sizeof k->stat, "%s", vals[2] ? vals[2] : "");
     return 1;
 }
@@ -886,7 +891,7 @@ int ingest_run(const config *cfg, warehouse *wh, const tz_zone *const *zones,
         const char *params[1] = {rel};
         struct stat st;
         char now[STAT_ID_MAX];
-        uint64_t size = 0, checksum = 0;
+        uint64_t size = 0, checksum = 0, legacy = 0;
 
         memset(&known, 0, sizeof known);
         snprintf(path, sizeof path, "%s/%s", cfg->input_dir, rel);
@@ -910,7 +915,7 @@ int ingest_run(const config *cfg, warehouse *wh, const tz_zone *const *zones,
         if (known.found && known.size == (uint64_t)st.st_size) {
             if (now[0] && strcmp(known.stat, now) == 0)
                 continue; /* already ingested, untouched since */
-            if (file_identity(path, &size, &checksum, err) != 0) {
+            if (file_identity(path, &size, &checksum, known.legacy ? &legacy : NULL, err) != 0) {
                 if (is_vanished(path)) {
                     err->msg[0] = '\0';
                     if (note_vanished(res, rel, err) != 0)
@@ -920,7 +925,7 @@ int ingest_run(const config *cfg, warehouse *wh, const tz_zone *const *zones,
                 ms_error_prefix(err, "%s", path);
                 goto out;
             }
-            if (size == known.size && checksum == known.checksum) {
+            if (size == known.size && (known.legacy ? legacy : checksum) == known.checksum) {
                 /* Same content, new stat (touched, copied): remember the
                  * new stat so that the next run need not read it again. */
                 if (now[0] && add_file(&res->restat, &res->n_restat, &res->cap_restat, rel, size, checksum,

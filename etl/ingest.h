@@ -61,6 +61,13 @@ typedef struct dq_counts {
  * the next run checksums the file. */
 #define STAT_ID_MAX 112
 
+/* ingested_files.checksum is this prefix and 16 hex digits of the raw
+ * bytes' XXH3-64 (line_reader.h). Records made before it are 16 hex digits
+ * of CRC-32 and Adler-32: a file of such a record whose stat changed is
+ * compared by that checksum (file_identity computes both), so that an
+ * upgrade reads no unchanged file again. */
+#define INGEST_CHECKSUM_PREFIX "xxh3:"
+
 typedef struct ingested_file {
     char *relpath;
     uint64_t size;

@@ -133,12 +133,12 @@ static int store_files(job *j, const ingest_result *res)
     ms_utc_now(now);
     for (i = 0; i < res->n_files; i++) {
         const ingested_file *f = &res->files[i];
-        char size[24], sum[24], lines[24];
+        char size[24], sum[32], lines[24];
         const char *params[7] = {f->relpath, size, sum, lines, j->run_id, now,
                                  f->stat[0] ? f->stat : NULL};
         const char *del[1] = {f->relpath};
         snprintf(size, sizeof size, "%" PRIu64, f->size);
-        snprintf(sum, sizeof sum, "%016" PRIx64, f->checksum);
+        snprintf(sum, sizeof sum, INGEST_CHECKSUM_PREFIX "%016" PRIx64, f->checksum);
         snprintf(lines, sizeof lines, "%" PRIu64, f->lines);
         if (wh_query(j->wh, "DELETE FROM quarantine WHERE file = $1", "t", del, NULL, NULL,
                      &j->err) < 0 ||

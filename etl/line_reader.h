@@ -24,9 +24,9 @@
  *    caller must then discard the whole file); the decompressed size
  *    is bounded by LINE_READER_MAX_RATIO x the compressed size (the file's
  *    size when opened) plus 1 MiB (a "gzip bomb" is an error too);
- *  - a checksum of the raw bytes on disk (CRC-32 and Adler-32 of zlib, packed
- *    into 64 bits) and the raw size, available once the file was read to the
- *    end: it identifies the file's content.
+ *  - a checksum of the raw bytes on disk (XXH3-64, libxxhash) and the raw
+ *    size, available once the file was read to the end: it identifies the
+ *    file's content.
  */
 #ifndef MOONSTAT_LINE_READER_H
 #define MOONSTAT_LINE_READER_H
@@ -89,7 +89,10 @@ void line_reader_identity(const line_reader *r, uint64_t *raw_size, uint64_t *ch
 void line_reader_close(line_reader *r);
 
 /* Computes size and checksum of a file's raw bytes without parsing it (used
- * to recognise a file that was already ingested). Returns 0 or -1. */
-int file_identity(const char *path, uint64_t *raw_size, uint64_t *checksum, ms_error *err);
+ * to recognise a file that was already ingested). With legacy not NULL, also
+ * the checksum of moonstat before XXH3 (CRC-32 << 32 | Adler-32 of zlib),
+ * for the records made then. Returns 0 or -1. */
+int file_identity(const char *path, uint64_t *raw_size, uint64_t *checksum, uint64_t *legacy,
+                  ms_error *err);
 
 #endif

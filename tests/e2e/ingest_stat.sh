@@ -5,7 +5,8 @@
 # (same content: not ingested again; its new stat id is recorded); a file
 # whose content changed is ingested again even with its size and mtime put
 # back (its ctime moved); rows from before schema 4 (no stat id) are
-# checksummed once; a file changed within 2 s of the run's start gets no stat
+# checksummed once, and so are rows with a checksum of before XXH3, by that
+# checksum (none read again unless it differs); a file changed within 2 s of the run's start gets no stat
 # id (timestamps are coarse: a same-size rewrite in the same tick would keep
 # it), so the next run checksums it. What is opened is read off strace.
 source "$(dirname "$0")/lib.sh"
@@ -84,6 +85,35 @@ check_eq "no stat ids: every file checksummed once" "$OPENED" "a.jsonl b.jsonl.g
 check_eq "no stat ids: recorded again" "$(stats)" "d1/a.jsonl|1 d1/b.jsonl.gz|1 d1/c.jsonl|1 "
 traced_run
 check_eq "then: no input file opened" "$OPENED" ""
+
+# Records made before XXH3 (16 hex digits of CRC-32 and Adler-32, no
+# prefix): a file whose stat changed is compared by that checksum, so an
+# upgrade reads nothing unchanged again; one that differs is ingested again
+# and recorded with an XXH3 checksum.
+check_eq "checksums: xxh3: and 16 hex digits" \
+    "$(wh_sql "$W" "SELECT count(*) FROM ingested_files WHERE checksum LIKE 'xxh3:%' AND length(checksum) = 21")" "3"
+legacy_sum() {
+    python3 -c 'import sys, zlib; d = open(sys.argv[1], "rb").read(); print("%08x%08x" % (zlib.crc32(d), zlib.adler32(d)))' "$1"
+}
+for f in a.jsonl b.jsonl.gz c.jsonl; do
+    wh_sql "$W" "UPDATE ingested_files SET checksum = '$(legacy_sum "$W/incoming/d1/$f")', stat = NULL WHERE path = 'd1/$f'"
+done
+legacy_rows=$(rows)
+traced_run
+check_eq "legacy checksums: exit code" "$RC" "0"
+check_eq "legacy checksums: every file checksummed once" "$OPENED" "a.jsonl b.jsonl.gz c.jsonl "
+check_eq "legacy checksums: nothing ingested again" "$(rows)" "$legacy_rows"
+check_eq "legacy checksums: stat ids recorded" "$(stats)" "d1/a.jsonl|1 d1/b.jsonl.gz|1 d1/c.jsonl|1 "
+a_run=$(wh_sql "$W" "SELECT run_id FROM ingested_files WHERE path = 'd1/a.jsonl'")
+wh_sql "$W" "UPDATE ingested_files SET checksum = '0123456789abcdef', stat = NULL WHERE path = 'd1/a.jsonl'"
+traced_run
+check_eq "legacy checksum that differs: exit code" "$RC" "0"
+check_eq "legacy checksum that differs: read again" "$OPENED" "a.jsonl "
+check_eq "legacy checksum that differs: ingested again, with an XXH3 checksum" \
+    "$(wh_sql "$W" "SELECT CASE WHEN run_id = '$a_run' THEN 'same run' ELSE 'new run' END, substr(checksum, 1, 5) FROM ingested_files WHERE path = 'd1/a.jsonl'")" \
+    "new run|xxh3:"
+check_eq "legacy checksum that differs: its content counted once" \
+    "$(wh_sql "$W" "SELECT count(*) FROM activity WHERE account_id = 'B1'")" "1"
 
 # The default margin: a file written just now gets no stat id (nor does
 # any file of this test, all written seconds ago: they are checksummed

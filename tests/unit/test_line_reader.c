@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 #include <zlib.h>
 
 /* ------------------------------------------------------------------------ */
@@ -768,8 +769,15 @@ static void test_random_content(void)
     buf_free(&gz);
 }
 
-/* The identity of data[0, len) computed independently of the module. */
+/* The identity of data[0, len) computed independently of the module, in
+ * one call (the module streams it in 1 MiB reads). */
 static uint64_t expected_sum(const void *data, size_t len)
+{
+    return (uint64_t)XXH3_64bits(data, len);
+}
+
+/* ... and the one of before XXH3. */
+static uint64_t expected_legacy(const void *data, size_t len)
 {
     uLong crc = crc32(crc32(0L, Z_NULL, 0), data, (uInt)len);
     uLong adl = adler32(adler32(0L, Z_NULL, 0), data, (uInt)len);
@@ -780,16 +788,22 @@ static void test_identity(void)
 {
     static const char v1[] = "{\"a\":1}\n{\"b\":2}\n";
     static const char v2[] = "{\"a\":1}\n{\"b\":3}\n";
-    uint64_t size, sum, size2, sum2;
+    uint64_t size, sum, size2, sum2, legacy = 0;
     ms_error err;
     buf gz;
     got g;
     const char *p;
 
     p = write_file("id.jsonl", v1, sizeof v1 - 1);
-    CHECK_INT(file_identity(p, &size, &sum, &err), 0);
+    CHECK_INT(file_identity(p, &size, &sum, NULL, &err), 0);
     CHECK_INT(size, sizeof v1 - 1);
     CHECK(sum == expected_sum(v1, sizeof v1 - 1));
+    /* Asked for, the checksum of before XXH3 too; the same XXH3. */
+    CHECK_INT(file_identity(p, &size2, &sum2, &legacy, &err), 0);
+    CHECK_INT(size2, size);
+    CHECK(sum2 == sum);
+    CHECK(legacy == expected_legacy(v1, sizeof v1 - 1));
+    CHECK(legacy != sum);
     read_all(p, &g);
     CHECK_INT(g.rc, 0);
     CHECK_INT(g.size, size);
@@ -798,20 +812,23 @@ static void test_identity(void)
 
     /* Same size, one byte different. */
     p = write_file("id.jsonl", v2, sizeof v2 - 1);
-    CHECK_INT(file_identity(p, &size2, &sum2, &err), 0);
+    CHECK_INT(file_identity(p, &size2, &sum2, NULL, &err), 0);
     CHECK_INT(size2, size);
     CHECK(sum2 != sum);
     /* Grown. */
     p = write_file("id.jsonl", "{\"a\":1}\n{\"b\":2}\n\n", sizeof v1);
-    CHECK_INT(file_identity(p, &size2, &sum2, &err), 0);
+    CHECK_INT(file_identity(p, &size2, &sum2, NULL, &err), 0);
     CHECK_INT(size2, size + 1);
     CHECK(sum2 != sum);
 
     /* Empty file: size 0, checksum of nothing. */
     p = write_file("id.jsonl", "", 0);
-    CHECK_INT(file_identity(p, &size, &sum, &err), 0);
+    CHECK_INT(file_identity(p, &size, &sum, NULL, &err), 0);
     CHECK_INT(size, 0);
-    CHECK(sum == ((uint64_t)0 << 32 | 1));
+    CHECK(sum == expected_sum("", 0));
+    CHECK(sum == UINT64_C(0x2D06800538D394C2)); /* XXH3-64 of nothing, seed 0 */
+    CHECK_INT(file_identity(p, &size, &sum2, &legacy, &err), 0);
+    CHECK(legacy == ((uint64_t)0 << 32 | 1));   /* CRC-32 0, Adler-32 1 */
     read_all(p, &g);
     CHECK_INT(g.size, 0);
     CHECK(g.sum == sum);
@@ -838,9 +855,10 @@ static void test_identity(void)
     }
     p = write_file("id.jsonl.gz", gz.data, gz.len);
     CHECK(gz.len > ((size_t)1 << 20));
-    CHECK_INT(file_identity(p, &size, &sum, &err), 0);
+    CHECK_INT(file_identity(p, &size, &sum, &legacy, &err), 0);
     CHECK_INT(size, gz.len);
     CHECK(sum == expected_sum(gz.data, gz.len));
+    CHECK(legacy == expected_legacy(gz.data, gz.len));
     read_all(p, &g);
     CHECK_INT(g.rc, 0);
     CHECK_INT(g.size, size);
@@ -848,7 +866,7 @@ static void test_identity(void)
     got_free(&g);
     gz.data[gz.len - 1] ^= 0x40; /* ISIZE byte changed: different file */
     p = write_file("id.jsonl.gz", gz.data, gz.len);
-    CHECK_INT(file_identity(p, &size2, &sum2, &err), 0);
+    CHECK_INT(file_identity(p, &size2, &sum2, NULL, &err), 0);
     CHECK_INT(size2, size);
     CHECK(sum2 != sum);
     buf_free(&gz);
@@ -910,7 +928,7 @@ static void test_io_errors(void)
     CHECK(line_reader_open(line_source_find("gzip"), path, &err) == NULL);
     CHECK(strstr(err.msg, strerror(ENOENT)) != NULL);
     err.msg[0] = '\0';
-    CHECK_INT(file_identity(path, &size, &sum, &err), -1);
+    CHECK_INT(file_identity(path, &size, &sum, NULL, &err), -1);
     CHECK(strstr(err.msg, strerror(ENOENT)) != NULL);
 
     /* A directory opens but cannot be read: an I/O error from next, which
@@ -928,7 +946,7 @@ static void test_io_errors(void)
         line_reader_close(r);
     }
     err.msg[0] = '\0';
-    CHECK_INT(file_identity(tmp_dir, &size, &sum, &err), -1);
+    CHECK_INT(file_identity(tmp_dir, &size, &sum, NULL, &err), -1);
     CHECK(strstr(err.msg, strerror(EISDIR)) != NULL);
 
     line_reader_close(NULL); /* allowed, like free(NULL) */
