@@ -3,12 +3,15 @@
  */
 #include "common.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #define BUF_DEFAULT_LIMIT ((size_t)1 << 30)
 
@@ -197,6 +200,18 @@ void *ms_grow(void *items, size_t *cap, size_t need, size_t size, size_t first)
 }
 
 #define HUGE_PAGE ((uintptr_t)2 << 20)
+
+int ms_thread_lower_priority(int by)
+{
+    id_t self = (id_t)gettid();
+    int now;
+    errno = 0;
+    now = getpriority(PRIO_PROCESS, self); /* -1 is a valid nice value: errno tells */
+    if (now == -1 && errno != 0)
+        return -1;
+    now = now + by > 19 ? 19 : now + by;
+    return setpriority(PRIO_PROCESS, self, now);
+}
 
 void *ms_calloc_table(size_t n, size_t size)
 {

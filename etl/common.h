@@ -83,6 +83,14 @@ void *ms_grow(void *items, size_t *cap, size_t need, size_t size, size_t first);
  * works the same. Free with free(). NULL on allocation failure. */
 void *ms_calloc_table(size_t n, size_t size);
 
+/* Lowers the calling thread's scheduling priority: its nice value goes up
+ * by `by` (at most to 19). On Linux nice is a per-thread attribute
+ * (setpriority(2)), so the rest of the process keeps its own. For helper
+ * threads that must not take the CPU from the thread that paces the run.
+ * A hint: returns 0, or -1 when the kernel refused (the thread then runs as
+ * before, which is only slower). */
+int ms_thread_lower_priority(int by);
+
 /* The current time as "YYYY-MM-DDTHH:MM:SSZ" (UTC). */
 void ms_utc_now(char out[21]);
 

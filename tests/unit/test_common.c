@@ -1,8 +1,12 @@
 /* test_common.c - ms_grow, the growable-array helper: doubling from the
  * first capacity, untouched when big enough, and a failure (overflow) that
  * leaves the array and its capacity to the caller. */
+#include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "common.h"
@@ -33,8 +37,48 @@ static void test_grow(void)
     free(a);
 }
 
+/* What a thread saw of its own nice value: before, after +3, after +100. */
+typedef struct nice_seen {
+    int before, after, capped, rc1, rc2;
+} nice_seen;
+
+static int thread_nice(void)
+{
+    return getpriority(PRIO_PROCESS, (id_t)gettid());
+}
+
+static void *lower_in_thread(void *arg)
+{
+    nice_seen *n = arg;
+    n->before = thread_nice();
+    n->rc1 = ms_thread_lower_priority(3);
+    n->after = thread_nice();
+    n->rc2 = ms_thread_lower_priority(100);
+    n->capped = thread_nice();
+    return NULL;
+}
+
+/* ms_thread_lower_priority: the calling thread's nice value goes up by the
+ * amount, never past 19, and the other threads keep theirs. */
+static void test_lower_priority(void)
+{
+    nice_seen n = {0, 0, 0, -9, -9};
+    pthread_t t;
+    int main_before = thread_nice();
+
+    CHECK_INT(pthread_create(&t, NULL, lower_in_thread, &n), 0);
+    CHECK_INT(pthread_join(t, NULL), 0);
+    CHECK_INT(n.rc1, 0);
+    CHECK_INT(n.before, main_before); /* a new thread starts with its creator's */
+    CHECK_INT(n.after, n.before + 3 > 19 ? 19 : n.before + 3);
+    CHECK_INT(n.rc2, 0);
+    CHECK_INT(n.capped, 19);
+    CHECK_INT(thread_nice(), main_before);
+}
+
 int main(void)
 {
     test_grow();
+    test_lower_priority();
     return check_done("test_common");
 }
