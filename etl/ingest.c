@@ -38,7 +38,8 @@
 /* The readers' nice value above the fold's. The fold, on the calling
  * thread, is the read's critical path: with 2 cores and 2 readers it had
  * to share a core with a reader, and the readers then waited for room
- * (3.9 s of waiting in a 3.5 s read of the 5M event bench). At +5 the fold
+ * (3.9 s of waiting, both together, in a 3.5 s read of the 5M event
+ * bench, while the fold waited 0.2 s for files). At +5 the fold
  * gets the larger share; with 8 files per reader ahead (2 before) the
  * readers seldom wait for the fold, nor it for them: the read stage took
  * 3.0 s instead of 4.0 (medians of 4, alternating, a busy machine). */

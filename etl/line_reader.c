@@ -41,7 +41,7 @@ _Static_assert(LINE_READER_KEEP <= LINE_READER_MAX_LINE,
 
 /* XXH3-64 (libxxhash) rather than zlib's CRC-32 + Adler-32: 1.2 GB in
  * 0.07 s instead of 0.7-0.8 s of one core, which was a seventh of the 5M
- * event bench's read (tests/hash_speed note in README "Dependencies"). The
+ * event bench's read (the measurement is in README "Dependencies"). The
  * state is XXH3_createState's: it must be 64-byte aligned. */
 typedef struct raw_sum {
     uint64_t bytes;
