@@ -124,23 +124,6 @@ static uint64_t key_hash(uint32_t ns, const char *key, size_t len)
     return hash_bytes(key, len, 0x9e3779b97f4a7c15ull * (ns + 1));
 }
 
-/* A slot holds the hash's high half next to the id, so a probe that meets
- * another key rarely has to look at that key's entry. */
-static inline uint64_t slot_of(uint64_t hash, size_t id)
-{
-    return (hash & 0xffffffff00000000ull) | ((uint64_t)id + 1);
-}
-
-static inline int slot_tag_is(uint64_t slot, uint64_t hash)
-{
-    return (slot >> 32) == (hash >> 32);
-}
-
-static inline size_t slot_id(uint64_t slot)
-{
-    return (size_t)(uint32_t)slot - 1;
-}
-
 /* Doubles the slot table until count + extra keys keep it at most half
  * full. */
 static int keymap_grow(keymap *m, size_t extra)
@@ -157,7 +140,7 @@ static int keymap_grow(keymap *m, size_t extra)
         size_t s = (size_t)m->entries[i].hash & (n - 1);
         while (slots[s])
             s = (s + 1) & (n - 1);
-        slots[s] = slot_of(m->entries[i].hash, i);
+        slots[s] = keymap_slot_of(m->entries[i].hash, i);
     }
     free(m->slots);
     m->slots = slots;
@@ -179,11 +162,11 @@ int64_t keymap_get(const keymap *m, uint32_t ns, const char *key, size_t len)
     h = key_hash(ns, key, len);
     for (s = (size_t)h & (m->n_slots - 1); m->slots[s]; s = (s + 1) & (m->n_slots - 1)) {
         const keymap_entry *e;
-        if (!slot_tag_is(m->slots[s], h))
+        if (!keymap_slot_tag_is(m->slots[s], h))
             continue;
-        e = &m->entries[slot_id(m->slots[s])];
+        e = &m->entries[keymap_slot_id(m->slots[s])];
         if (e->hash == h && e->ns == ns && e->len == len && memcmp(e->key, key, len) == 0)
-            return (int64_t)slot_id(m->slots[s]);
+            return (int64_t)keymap_slot_id(m->slots[s]);
     }
     return -1;
 }
@@ -198,11 +181,11 @@ int64_t keymap_put_hashed(keymap *m, uint32_t ns, const char *key, size_t len, u
     if ((m->count + 1) * 2 > m->n_slots && keymap_grow(m, 1) != 0)
         return -1;
     for (s = (size_t)h & (m->n_slots - 1); m->slots[s]; s = (s + 1) & (m->n_slots - 1)) {
-        if (!slot_tag_is(m->slots[s], h))
+        if (!keymap_slot_tag_is(m->slots[s], h))
             continue;
-        e = &m->entries[slot_id(m->slots[s])];
+        e = &m->entries[keymap_slot_id(m->slots[s])];
         if (e->hash == h && e->ns == ns && e->len == len && memcmp(e->key, key, len) == 0)
-            return (int64_t)slot_id(m->slots[s]);
+            return (int64_t)keymap_slot_id(m->slots[s]);
     }
     if (m->count >= UINT32_MAX - 1)
         return -1; /* ids are 32-bit */
@@ -221,7 +204,7 @@ int64_t keymap_put_hashed(keymap *m, uint32_t ns, const char *key, size_t len, u
     e->len = (uint32_t)len;
     e->ns = ns;
     e->hash = h;
-    m->slots[s] = slot_of(h, m->count);
+    m->slots[s] = keymap_slot_of(h, m->count);
     *is_new = 1;
     return (int64_t)m->count++;
 }

@@ -83,6 +83,23 @@ static inline const keymap_entry *keymap_at(const keymap *m, uint32_t id)
     return &m->entries[id];
 }
 
+/* A slot holds the hash's high half next to the id + 1 (0: empty), so a
+ * probe that meets another key rarely has to look at that key's entry. */
+static inline uint64_t keymap_slot_of(uint64_t hash, size_t id)
+{
+    return (hash & 0xffffffff00000000ull) | ((uint64_t)id + 1);
+}
+
+static inline int keymap_slot_tag_is(uint64_t slot, uint64_t hash)
+{
+    return (slot >> 32) == (hash >> 32);
+}
+
+static inline size_t keymap_slot_id(uint64_t slot)
+{
+    return (size_t)(uint32_t)slot - 1;
+}
+
 /* The id the key with this hash most likely has: that of the entry in its
  * home slot when the slot's tag agrees (-1 otherwise, or when the key is
  * not there at all). A guess for a later prefetch stage, once
@@ -94,9 +111,9 @@ static inline int64_t keymap_peek(const keymap *m, uint64_t hash)
     if (!m->n_slots)
         return -1;
     slot = m->slots[hash & (m->n_slots - 1)];
-    if (!slot || (slot >> 32) != (hash >> 32))
+    if (!slot || !keymap_slot_tag_is(slot, hash))
         return -1;
-    return (int64_t)(uint32_t)slot - 1;
+    return (int64_t)keymap_slot_id(slot);
 }
 
 /* 64-bit hash of bytes with a seed (wyhash-style multiply-mix). */
