@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #define MS_ERROR_MAX 1024
 
@@ -82,6 +83,15 @@ void *ms_grow(void *items, size_t *cap, size_t need, size_t size, size_t first);
  * on nearly every probe. The advice is a hint: where it is refused the table
  * works the same. Free with free(). NULL on allocation failure. */
 void *ms_calloc_table(size_t n, size_t size);
+
+/* For pthread mutex, condition and join calls, which fail only on invalid
+ * arguments, i.e. a bug or corrupted memory: there is no way to go on with
+ * threads in an unknown state, so such a failure aborts. */
+static inline void ms_pthread_check(int rc)
+{
+    if (rc != 0)
+        abort();
+}
 
 /* Lowers the calling thread's scheduling priority: its nice value goes up
  * by `by` (at most to 19). On Linux nice is a per-thread attribute

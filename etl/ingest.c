@@ -677,23 +677,14 @@ typedef struct reader {
     int started;
 } reader;
 
-/* The pthread calls below fail only on invalid arguments, i.e. a bug or
- * corrupted memory; there is no way to go on with the readers in an unknown
- * state, so such a failure aborts. */
-static void pt_check(int rc)
-{
-    if (rc != 0)
-        abort();
-}
-
 /* With mu held: nothing more is claimed, reads in progress stop early, and
  * everyone waiting wakes up. */
 static void pool_stop_locked(read_pool *p)
 {
     p->stop = 1;
     atomic_store_explicit(&p->cancel, 1, memory_order_relaxed);
-    pt_check(pthread_cond_broadcast(&p->room));
-    pt_check(pthread_cond_signal(&p->slot_done));
+    ms_pthread_check(pthread_cond_broadcast(&p->room));
+    ms_pthread_check(pthread_cond_signal(&p->slot_done));
 }
 
 static void *reader_main(void *arg)
@@ -704,19 +695,19 @@ static void *reader_main(void *arg)
     /* A hint: refused, the reader runs as before (only slower). */
     (void)ms_thread_lower_priority(READER_NICE);
 
-    pt_check(pthread_mutex_lock(&p->mu));
+    ms_pthread_check(pthread_mutex_lock(&p->mu));
     for (;;) {
         size_t k;
         ring_entry *e;
         while (!p->stop && p->next < p->plan->n_to_read && p->next - p->folded >= p->window)
-            pt_check(pthread_cond_wait(&p->room, &p->mu));
+            ms_pthread_check(pthread_cond_wait(&p->room, &p->mu));
         if (p->stop || p->next >= p->plan->n_to_read)
             break;
         k = p->next++;
         e = &p->ring[k % p->window];
-        pt_check(pthread_mutex_unlock(&p->mu));
+        ms_pthread_check(pthread_mutex_unlock(&p->mu));
         read_one(p->plan, w->parser, &p->cancel, k, &e->s);
-        pt_check(pthread_mutex_lock(&p->mu));
+        ms_pthread_check(pthread_mutex_lock(&p->mu));
         e->done = 1;
         if (e->s.got < 0 && !p->stop) {
             /* The first fatal error (a cancelled read's is not one). */
@@ -724,9 +715,9 @@ static void *reader_main(void *arg)
             p->err = e->s.err;
             pool_stop_locked(p);
         }
-        pt_check(pthread_cond_signal(&p->slot_done));
+        ms_pthread_check(pthread_cond_signal(&p->slot_done));
     }
-    pt_check(pthread_mutex_unlock(&p->mu));
+    ms_pthread_check(pthread_mutex_unlock(&p->mu));
     return NULL;
 }
 
@@ -736,27 +727,27 @@ static int fold_in_order(read_pool *p, ingest_result *res, fp_set *run_ids, ms_e
     const read_plan *plan = p->plan;
     int rc = 0;
 
-    pt_check(pthread_mutex_lock(&p->mu));
+    ms_pthread_check(pthread_mutex_lock(&p->mu));
     while (rc == 0 && p->folded < plan->n_to_read) {
         ring_entry *e = &p->ring[p->folded % p->window];
         while (!e->done && !p->failed)
-            pt_check(pthread_cond_wait(&p->slot_done, &p->mu));
+            ms_pthread_check(pthread_cond_wait(&p->slot_done, &p->mu));
         if (p->failed) {
             *err = p->err;
             rc = -1;
             break;
         }
-        pt_check(pthread_mutex_unlock(&p->mu));
+        ms_pthread_check(pthread_mutex_unlock(&p->mu));
         rc = fold_one(res, run_ids, plan->cfg, plan->rel[plan->to_read[p->folded]],
                       plan->stat[p->folded], &e->s, err);
         slot_release(&e->s);
-        pt_check(pthread_mutex_lock(&p->mu));
+        ms_pthread_check(pthread_mutex_lock(&p->mu));
         e->done = 0;
         p->folded++;
-        pt_check(pthread_cond_broadcast(&p->room));
+        ms_pthread_check(pthread_cond_broadcast(&p->room));
     }
     pool_stop_locked(p); /* on failure: the readers stop; otherwise a no-op for them */
-    pt_check(pthread_mutex_unlock(&p->mu));
+    ms_pthread_check(pthread_mutex_unlock(&p->mu));
     return rc;
 }
 
@@ -820,24 +811,24 @@ out:
     if (n_inited == 3 && rc != 0) {
         /* Stop the readers started before a failure (fold_in_order did it
          * already on its own path; twice is harmless). */
-        pt_check(pthread_mutex_lock(&pool.mu));
+        ms_pthread_check(pthread_mutex_lock(&pool.mu));
         pool_stop_locked(&pool);
-        pt_check(pthread_mutex_unlock(&pool.mu));
+        ms_pthread_check(pthread_mutex_unlock(&pool.mu));
     }
     for (i = 0; readers && i < n_readers; i++) {
         if (readers[i].started)
-            pt_check(pthread_join(readers[i].tid, NULL));
+            ms_pthread_check(pthread_join(readers[i].tid, NULL));
         event_parser_free(readers[i].parser);
     }
     /* Read but not folded (a failed run): their quarantine temp files go too. */
     for (i = 0; pool.ring && i < pool.window; i++)
         slot_release(&pool.ring[i].s);
     if (n_inited >= 3)
-        pt_check(pthread_cond_destroy(&pool.room));
+        ms_pthread_check(pthread_cond_destroy(&pool.room));
     if (n_inited >= 2)
-        pt_check(pthread_cond_destroy(&pool.slot_done));
+        ms_pthread_check(pthread_cond_destroy(&pool.slot_done));
     if (n_inited >= 1)
-        pt_check(pthread_mutex_destroy(&pool.mu));
+        ms_pthread_check(pthread_mutex_destroy(&pool.mu));
     free(pool.ring);
     free(readers);
     return rc;

@@ -61,14 +61,6 @@ struct sqlite_bulk {
     uint64_t n_statements, n_steps;
 };
 
-/* The pthread calls below fail only on invalid arguments, i.e. a bug or
- * corrupted memory: there is no way to go on, so such a failure aborts. */
-static void pt_check(int rc)
-{
-    if (rc != 0)
-        abort();
-}
-
 /* ---- the virtual table: the buffer being inserted, read once in order ---- */
 
 typedef struct bulk_vtab {
@@ -209,7 +201,7 @@ static void insert_buffer(sqlite_bulk *b, bulk_buffer *r)
     b->reading = r;
     ok = sqlite3_step(b->insert) == SQLITE_DONE;
     steps = (uint64_t)sqlite3_stmt_status(b->insert, SQLITE_STMTSTATUS_VM_STEP, 1);
-    pt_check(pthread_mutex_lock(&b->mu));
+    ms_pthread_check(pthread_mutex_lock(&b->mu));
     if (!ok && !b->failed) {
         b->failed = 1;
         snprintf(b->errmsg, sizeof b->errmsg, "sqlite bulk insert into %s: %s", b->table,
@@ -217,7 +209,7 @@ static void insert_buffer(sqlite_bulk *b, bulk_buffer *r)
     }
     b->n_statements++;
     b->n_steps += steps;
-    pt_check(pthread_mutex_unlock(&b->mu));
+    ms_pthread_check(pthread_mutex_unlock(&b->mu));
     sqlite3_reset(b->insert); /* returns the step's error again: kept above */
     b->reading = NULL;
     r->n_rows = 0;
@@ -227,21 +219,21 @@ static void insert_buffer(sqlite_bulk *b, bulk_buffer *r)
 static void *inserter_main(void *arg)
 {
     sqlite_bulk *b = arg;
-    pt_check(pthread_mutex_lock(&b->mu));
+    ms_pthread_check(pthread_mutex_lock(&b->mu));
     for (;;) {
         int full; /* the buffer handed over: not the one being filled */
         while (!b->pending && !b->stop)
-            pt_check(pthread_cond_wait(&b->cv, &b->mu));
+            ms_pthread_check(pthread_cond_wait(&b->cv, &b->mu));
         if (b->stop)
             break;
         full = !b->filling;
-        pt_check(pthread_mutex_unlock(&b->mu));
+        ms_pthread_check(pthread_mutex_unlock(&b->mu));
         insert_buffer(b, &b->buf[full]);
-        pt_check(pthread_mutex_lock(&b->mu));
+        ms_pthread_check(pthread_mutex_lock(&b->mu));
         b->pending = 0;
-        pt_check(pthread_cond_broadcast(&b->cv));
+        ms_pthread_check(pthread_cond_broadcast(&b->cv));
     }
-    pt_check(pthread_mutex_unlock(&b->mu));
+    ms_pthread_check(pthread_mutex_unlock(&b->mu));
     return NULL;
 }
 
@@ -250,13 +242,13 @@ static void *inserter_main(void *arg)
 static int wait_pending(sqlite_bulk *b, ms_error *err)
 {
     int failed;
-    pt_check(pthread_mutex_lock(&b->mu));
+    ms_pthread_check(pthread_mutex_lock(&b->mu));
     while (b->pending)
-        pt_check(pthread_cond_wait(&b->cv, &b->mu));
+        ms_pthread_check(pthread_cond_wait(&b->cv, &b->mu));
     failed = b->failed;
     if (failed && err)
         ms_error_set(err, "%s", b->errmsg);
-    pt_check(pthread_mutex_unlock(&b->mu));
+    ms_pthread_check(pthread_mutex_unlock(&b->mu));
     return failed ? -1 : 0;
 }
 
@@ -279,11 +271,11 @@ static int submit(sqlite_bulk *b, ms_error *err)
         insert_buffer(b, &b->buf[b->filling]);
         return wait_pending(b, err);
     }
-    pt_check(pthread_mutex_lock(&b->mu));
+    ms_pthread_check(pthread_mutex_lock(&b->mu));
     b->filling = !b->filling;
     b->pending = 1;
-    pt_check(pthread_cond_broadcast(&b->cv));
-    pt_check(pthread_mutex_unlock(&b->mu));
+    ms_pthread_check(pthread_cond_broadcast(&b->cv));
+    ms_pthread_check(pthread_mutex_unlock(&b->mu));
     return 0;
 }
 
@@ -297,8 +289,8 @@ sqlite_bulk *sqlite_bulk_new(sqlite3 *db, ms_error *err)
         ms_error_set(err, "out of memory");
         return NULL;
     }
-    pt_check(pthread_mutex_init(&b->mu, NULL));
-    pt_check(pthread_cond_init(&b->cv, NULL));
+    ms_pthread_check(pthread_mutex_init(&b->mu, NULL));
+    ms_pthread_check(pthread_cond_init(&b->cv, NULL));
     for (i = 0; i < 2; i++)
         if (!(b->buf[i].values = malloc(BULK_MAX_VALUES * sizeof *b->buf[i].values)) ||
             !(b->buf[i].text = malloc(BULK_MAX_TEXT))) {
@@ -448,10 +440,10 @@ void sqlite_bulk_stats(const sqlite_bulk *b, uint64_t *statements, uint64_t *ste
     *statements = *steps = 0;
     if (!b)
         return;
-    pt_check(pthread_mutex_lock(&m->mu));
+    ms_pthread_check(pthread_mutex_lock(&m->mu));
     *statements = b->n_statements;
     *steps = b->n_steps;
-    pt_check(pthread_mutex_unlock(&m->mu));
+    ms_pthread_check(pthread_mutex_unlock(&m->mu));
 }
 
 void sqlite_bulk_free(sqlite_bulk *b)
@@ -460,13 +452,13 @@ void sqlite_bulk_free(sqlite_bulk *b)
     if (!b)
         return;
     if (b->thread_started) {
-        pt_check(pthread_mutex_lock(&b->mu));
+        ms_pthread_check(pthread_mutex_lock(&b->mu));
         while (b->pending)
-            pt_check(pthread_cond_wait(&b->cv, &b->mu));
+            ms_pthread_check(pthread_cond_wait(&b->cv, &b->mu));
         b->stop = 1;
-        pt_check(pthread_cond_broadcast(&b->cv));
-        pt_check(pthread_mutex_unlock(&b->mu));
-        pt_check(pthread_join(b->thread, NULL));
+        ms_pthread_check(pthread_cond_broadcast(&b->cv));
+        ms_pthread_check(pthread_mutex_unlock(&b->mu));
+        ms_pthread_check(pthread_join(b->thread, NULL));
     }
     if (b->insert)
         sqlite3_finalize(b->insert);
@@ -474,7 +466,7 @@ void sqlite_bulk_free(sqlite_bulk *b)
         free(b->buf[i].values);
         free(b->buf[i].text);
     }
-    pt_check(pthread_cond_destroy(&b->cv));
-    pt_check(pthread_mutex_destroy(&b->mu));
+    ms_pthread_check(pthread_cond_destroy(&b->cv));
+    ms_pthread_check(pthread_mutex_destroy(&b->mu));
     free(b);
 }

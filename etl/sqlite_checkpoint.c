@@ -22,21 +22,14 @@ struct sqlite_checkpointer {
     uint64_t n_background, n_inline;
 };
 
-/* The pthread calls below fail only on invalid arguments, i.e. a bug or
- * corrupted memory: there is no way to go on, so such a failure aborts. */
-static void pt_check(int rc)
-{
-    if (rc != 0)
-        abort();
-}
-
 /* The second connection: the same file, read-write (a checkpoint writes
  * the database), the same durability as the watched one. NULL if it
  * cannot be opened. */
 static sqlite3 *open_second(const char *path)
 {
     sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+            SQLITE_OK ||
         sqlite3_exec(db, "PRAGMA synchronous=FULL", NULL, NULL, NULL) != SQLITE_OK) {
         sqlite3_close(db); /* a NULL db is a no-op */
         return NULL;
@@ -51,28 +44,28 @@ static void *checkpointer_main(void *arg)
     sqlite_checkpointer *c = arg;
     sqlite3 *db = open_second(c->path);
 
-    pt_check(pthread_mutex_lock(&c->mu));
+    ms_pthread_check(pthread_mutex_lock(&c->mu));
     if (!db)
         c->broken = 1; /* later commits checkpoint inline; this one's frames
                           wait for the next, or for the close */
     while (db && !c->stop) {
         if (!c->asked) {
-            pt_check(pthread_cond_wait(&c->cv, &c->mu));
+            ms_pthread_check(pthread_cond_wait(&c->cv, &c->mu));
             continue;
         }
         c->asked = 0;
         c->running = 1;
-        pt_check(pthread_mutex_unlock(&c->mu));
+        ms_pthread_check(pthread_mutex_unlock(&c->mu));
         /* PASSIVE never waits; SQLITE_BUSY (a reader or a checkpoint of
          * the close in the way) leaves frames for the next one. */
         (void)sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-        pt_check(pthread_mutex_lock(&c->mu));
+        ms_pthread_check(pthread_mutex_lock(&c->mu));
         c->running = 0;
         c->n_background++;
-        pt_check(pthread_cond_broadcast(&c->cv));
+        ms_pthread_check(pthread_cond_broadcast(&c->cv));
     }
-    pt_check(pthread_cond_broadcast(&c->cv)); /* drain waits no longer */
-    pt_check(pthread_mutex_unlock(&c->mu));
+    ms_pthread_check(pthread_cond_broadcast(&c->cv)); /* drain waits no longer */
+    ms_pthread_check(pthread_mutex_unlock(&c->mu));
     sqlite3_close(db);
     return NULL;
 }
@@ -85,7 +78,7 @@ static int on_commit(void *arg, sqlite3 *db, const char *schema, int frames)
 
     if (frames < SQLITE_CHECKPOINT_FRAMES)
         return SQLITE_OK;
-    pt_check(pthread_mutex_lock(&c->mu));
+    ms_pthread_check(pthread_mutex_lock(&c->mu));
     if (!c->broken && !c->started) {
         if (pthread_create(&c->thread, NULL, checkpointer_main, c) == 0)
             c->started = 1;
@@ -97,9 +90,9 @@ static int on_commit(void *arg, sqlite3 *db, const char *schema, int frames)
         c->n_inline++;
     } else {
         c->asked = 1;
-        pt_check(pthread_cond_broadcast(&c->cv));
+        ms_pthread_check(pthread_cond_broadcast(&c->cv));
     }
-    pt_check(pthread_mutex_unlock(&c->mu));
+    ms_pthread_check(pthread_mutex_unlock(&c->mu));
     if (inline_)
         (void)sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     return SQLITE_OK; /* a checkpoint's failure is not the commit's */
@@ -114,26 +107,26 @@ sqlite_checkpointer *sqlite_checkpointer_new(sqlite3 *db, const char *path, ms_e
         return NULL;
     }
     c->db = db;
-    pt_check(pthread_mutex_init(&c->mu, NULL));
-    pt_check(pthread_cond_init(&c->cv, NULL));
+    ms_pthread_check(pthread_mutex_init(&c->mu, NULL));
+    ms_pthread_check(pthread_cond_init(&c->cv, NULL));
     sqlite3_wal_hook(db, on_commit, c); /* replaces the automatic checkpoint */
     return c;
 }
 
 void sqlite_checkpointer_drain(sqlite_checkpointer *c)
 {
-    pt_check(pthread_mutex_lock(&c->mu));
+    ms_pthread_check(pthread_mutex_lock(&c->mu));
     while (c->started && !c->broken && !c->stop && (c->asked || c->running))
-        pt_check(pthread_cond_wait(&c->cv, &c->mu));
-    pt_check(pthread_mutex_unlock(&c->mu));
+        ms_pthread_check(pthread_cond_wait(&c->cv, &c->mu));
+    ms_pthread_check(pthread_mutex_unlock(&c->mu));
 }
 
 void sqlite_checkpointer_stats(sqlite_checkpointer *c, uint64_t *background, uint64_t *inline_)
 {
-    pt_check(pthread_mutex_lock(&c->mu));
+    ms_pthread_check(pthread_mutex_lock(&c->mu));
     *background = c->n_background;
     *inline_ = c->n_inline;
-    pt_check(pthread_mutex_unlock(&c->mu));
+    ms_pthread_check(pthread_mutex_unlock(&c->mu));
 }
 
 void sqlite_checkpointer_free(sqlite_checkpointer *c)
@@ -142,14 +135,14 @@ void sqlite_checkpointer_free(sqlite_checkpointer *c)
         return;
     /* No more hook calls: the close's own checkpoint copies what is left. */
     sqlite3_wal_hook(c->db, NULL, NULL);
-    pt_check(pthread_mutex_lock(&c->mu));
+    ms_pthread_check(pthread_mutex_lock(&c->mu));
     c->stop = 1;
-    pt_check(pthread_cond_broadcast(&c->cv));
-    pt_check(pthread_mutex_unlock(&c->mu));
+    ms_pthread_check(pthread_cond_broadcast(&c->cv));
+    ms_pthread_check(pthread_mutex_unlock(&c->mu));
     if (c->started)
-        pt_check(pthread_join(c->thread, NULL));
-    pt_check(pthread_cond_destroy(&c->cv));
-    pt_check(pthread_mutex_destroy(&c->mu));
+        ms_pthread_check(pthread_join(c->thread, NULL));
+    ms_pthread_check(pthread_cond_destroy(&c->cv));
+    ms_pthread_check(pthread_mutex_destroy(&c->mu));
     free(c->path);
     free(c);
 }
