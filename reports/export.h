@@ -64,8 +64,10 @@ typedef struct export_stats {
 typedef int (*export_hold_fn)(void *ctx, const char *report, const char *partition);
 
 /* Publishes every pending partition that `hold` (may be NULL) does not hold
- * back. Returns 0 or -1 (err set); on error the partitions not yet published
- * stay pending. */
+ * back, and forgets the published ones in batches of transactions. Returns 0
+ * or -1 (err set); on error the partitions not yet published stay pending,
+ * with those of the last batch (published, not yet forgotten: the next run
+ * finds them unchanged). */
 int export_publish_pending(warehouse *wh, const char *export_dir, const char *run_id,
                            const char *reporting_currency, export_hold_fn hold, void *hold_ctx,
                            export_stats *stats, ms_error *err);

@@ -17,15 +17,17 @@
  *     byte for byte; anything else (a CSV touched behind the manifest's back,
  *     a missing _SUCCESS, a corrupt manifest) is rewritten.
  *  2. A staging directory "<report>/.dt=<date>.tmp-<pid>" is made next to the
- *     partition; in it the CSV is written to a temporary name, fsynced and
- *     renamed, then manifest.json the same way, then _SUCCESS; the staging
- *     directory is fsynced.
+ *     partition; in it the CSV, manifest.json and _SUCCESS are written under
+ *     their own names (nobody reads a staging directory) and each is
+ *     fsynced; then the staging directory is fsynced.
  *  3. The staging directory replaces the partition in one step: rename(2)
  *     when there is no partition yet, renameat2(RENAME_EXCHANGE) when there
  *     is (then the old copy, now at the staging name, is removed); the report
- *     directory is fsynced. Where the file system cannot exchange, the files
- *     are renamed one by one into the partition in the order CSV, manifest,
- *     _SUCCESS after removing _SUCCESS first (the spec's order).
+ *     directory is fsynced after the rename (not after the removal: an old
+ *     copy that a crash brings back is a stale staging directory, step 4).
+ *     Where the file system cannot exchange, the files are renamed one by
+ *     one into the partition in the order CSV, manifest, _SUCCESS after
+ *     removing _SUCCESS first (the spec's order).
  *  4. Stale staging directories from a killed run are removed by
  *     publish_cleanup_staging.
  *
