@@ -647,10 +647,11 @@ out:
     return rc;
 }
 
-/* Creates path (which must not exist), writes data and fsyncs it. Only for
- * a staging directory: nobody reads there, so a file needs no temporary
- * name of its own; the directory is published whole, after all its files
- * are durable. On failure the file is removed. Returns 0 or -1. */
+/* Creates path (which must not exist) and writes data. Only for a staging
+ * directory: nobody reads there, so a file needs no temporary name of its
+ * own, and no fsync of its own: the batch makes the whole staging area
+ * durable at once before any directory is renamed into place
+ * (publish_batch_commit). On failure the file is removed. Returns 0 or -1. */
 static int write_staged_file(const char *path, const void *data, size_t len, ms_error *err)
 {
     int fd, rc = -1;
@@ -662,10 +663,6 @@ static int write_staged_file(const char *path, const void *data, size_t len, ms_
     }
     if (write_all(fd, data, len) != 0) {
         sys_fail(err, "write", path, errno);
-        goto out;
-    }
-    if (fsync(fd) != 0) {
-        sys_fail(err, "fsync", path, errno);
         goto out;
     }
     rc = close(fd);
@@ -681,8 +678,7 @@ out:
 }
 
 /* Builds the complete new partition in stage_dir (replacing a leftover of
- * the same name): CSV, manifest, _SUCCESS, each fsynced; then the staging
- * directory itself. */
+ * the same name): CSV, manifest, _SUCCESS, not yet durable. */
 static int stage_partition(const char *stage_dir, const char *file, const char *csv,
                            size_t len, const buf *manifest, ms_error *err)
 {
@@ -709,8 +705,6 @@ static int stage_partition(const char *stage_dir, const char *file, const char *
         goto out;
     if (path_fmt(path, err, "%s/" SUCCESS_NAME, stage_dir) != 0 ||
         write_staged_file(path, "", 0, err) != 0)
-        goto out;
-    if (fsync_dir(stage_dir, err) != 0)
         goto out;
     rc = 0;
 out:
@@ -764,28 +758,105 @@ out:
     return rc;
 }
 
-int publish_partition(const char *export_dir, const publish_meta *meta, const char *csv,
-                      size_t len, uint64_t rows, ms_error *err)
+/* One staged partition of a batch (all strings owned). */
+typedef struct staged_partition {
+    char *report_dir, *part_dir, *stage_dir;
+    char file[REPORT_NAME_MAX + 8];
+    int exists; /* a partition was there when it was staged */
+} staged_partition;
+
+struct publish_batch {
+    char *export_dir;
+    staged_partition *part;
+    size_t n, cap;
+};
+
+static void staged_free(staged_partition *p)
+{
+    free(p->report_dir);
+    free(p->part_dir);
+    free(p->stage_dir);
+    memset(p, 0, sizeof *p);
+}
+
+publish_batch *publish_batch_new(const char *export_dir, ms_error *err)
+{
+    publish_batch *b = calloc(1, sizeof *b);
+    if (!b || !(b->export_dir = strdup(export_dir))) {
+        free(b);
+        ms_error_set(err, "publish: out of memory");
+        return NULL;
+    }
+    return b;
+}
+
+size_t publish_batch_count(const publish_batch *b)
+{
+    return b->n;
+}
+
+/* Drops the staged partitions from i on: their staging directories are
+ * removed, best effort (publish_cleanup_staging gets what is left). */
+static void drop_staged(publish_batch *b, size_t i)
+{
+    for (; i < b->n; i++) {
+        ms_error scratch;
+        (void)remove_dir(b->part[i].stage_dir, &scratch);
+        staged_free(&b->part[i]);
+    }
+}
+
+void publish_batch_free(publish_batch *b)
+{
+    if (!b)
+        return;
+    drop_staged(b, 0);
+    free(b->part);
+    free(b->export_dir);
+    free(b);
+}
+
+int publish_stage(publish_batch *b, const publish_meta *meta, const char *csv, size_t len,
+                  uint64_t rows, ms_error *err)
 {
     char report_dir[PATH_MAX], part_dir[PATH_MAX], stage_dir[PATH_MAX];
-    char file[REPORT_NAME_MAX + 8];
     char sha[65];
     buf manifest;
     struct stat st;
+    staged_partition *p = NULL;
+    size_t i;
     int exists, same, staged = 0, rc = -1;
 
     buf_init(&manifest, MANIFEST_MAX);
-    if (validate(export_dir, meta, csv, len, rows, err) != 0)
+    if (validate(b->export_dir, meta, csv, len, rows, err) != 0)
         goto out;
-    if (snprintf(file, sizeof file, "%s.csv", meta->report) >= (int)sizeof file) {
+    if (b->n == b->cap) {
+        size_t ncap = b->cap ? b->cap * 2 : 16;
+        staged_partition *np = realloc(b->part, ncap * sizeof *np);
+        if (!np) {
+            ms_error_set(err, "publish: out of memory");
+            goto out;
+        }
+        b->part = np;
+        b->cap = ncap;
+    }
+    p = &b->part[b->n];
+    memset(p, 0, sizeof *p);
+    if (snprintf(p->file, sizeof p->file, "%s.csv", meta->report) >= (int)sizeof p->file) {
         ms_error_set(err, "publish: report name too long"); /* not reached: validated */
         goto out;
     }
-    if (path_fmt(report_dir, err, "%s/%s", export_dir, meta->report) != 0 ||
+    if (path_fmt(report_dir, err, "%s/%s", b->export_dir, meta->report) != 0 ||
         path_fmt(part_dir, err, "%s/dt=%s", report_dir, meta->partition) != 0 ||
         path_fmt(stage_dir, err, "%s/.dt=%s.tmp-%ld", report_dir, meta->partition,
                  (long)getpid()) != 0)
         goto out;
+    for (i = 0; i < b->n; i++) {
+        if (strcmp(b->part[i].part_dir, part_dir) == 0) {
+            ms_error_set(err, "publish: %s staged twice in one batch", part_dir);
+            goto out;
+        }
+    }
 
     if (lstat(part_dir, &st) == 0) {
         if (!S_ISDIR(st.st_mode)) {
@@ -807,7 +878,7 @@ int publish_partition(const char *export_dir, const publish_meta *meta, const ch
     if (sha256_hex(csv, len, sha, err) != 0)
         goto out;
     if (exists) {
-        if (partition_unchanged(part_dir, meta, file, sha, csv, len, rows, &same, err) != 0)
+        if (partition_unchanged(part_dir, meta, p->file, sha, csv, len, rows, &same, err) != 0)
             goto out;
         if (same) {
             rc = PUBLISH_UNCHANGED;
@@ -815,48 +886,23 @@ int publish_partition(const char *export_dir, const publish_meta *meta, const ch
         }
     }
 
-    if (build_manifest(meta, file, sha, len, rows, &manifest, err) != 0)
+    if (build_manifest(meta, p->file, sha, len, rows, &manifest, err) != 0)
         goto out;
     /* mkdir -p only the first time: it is one mkdir and one stat per path
      * component, for every partition (1,200 calls for a first load). */
     if ((stat(report_dir, &st) != 0 || !S_ISDIR(st.st_mode)) && mkdir_p(report_dir, err) != 0)
         goto out;
     staged = 1;
-    if (stage_partition(stage_dir, file, csv, len, &manifest, err) != 0)
+    if (stage_partition(stage_dir, p->file, csv, len, &manifest, err) != 0)
         goto out;
-
-    if (!exists) {
-        if (rename(stage_dir, part_dir) != 0) {
-            ms_error_set(err, "rename %s to %s: %s", stage_dir, part_dir, strerror(errno));
-            goto out;
-        }
-        staged = 0;
-        if (fsync_dir(report_dir, err) != 0)
-            goto out;
-    } else if (renameat2(AT_FDCWD, stage_dir, AT_FDCWD, part_dir, RENAME_EXCHANGE) == 0) {
-        /* The old copy is now at the staging name. */
-        if (fsync_dir(report_dir, err) != 0)
-            goto out;
-        /* The removal is not fsynced: after a crash the old copy may come
-         * back under its staging name, which no loader reads and which
-         * publish_cleanup_staging removes. */
-        if (remove_dir(stage_dir, err) != 0) {
-            ms_error_prefix(err, "published %s, but removing the old copy failed", part_dir);
-            goto out;
-        }
-        staged = 0;
-    } else if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
-        if (replace_files(stage_dir, part_dir, file, err) != 0)
-            goto out;
-        if (remove_dir(stage_dir, err) != 0)
-            goto out;
-        staged = 0;
-        if (fsync_dir(report_dir, err) != 0)
-            goto out;
-    } else {
-        ms_error_set(err, "exchange %s with %s: %s", stage_dir, part_dir, strerror(errno));
+    if (!(p->report_dir = strdup(report_dir)) || !(p->part_dir = strdup(part_dir)) ||
+        !(p->stage_dir = strdup(stage_dir))) {
+        ms_error_set(err, "publish: out of memory");
         goto out;
     }
+    p->exists = exists;
+    b->n++;
+    staged = 0;
     rc = PUBLISH_WRITTEN;
 out:
     if (staged) {
@@ -864,7 +910,109 @@ out:
         ms_error scratch;
         (void)remove_dir(stage_dir, &scratch);
     }
+    if (p && rc != PUBLISH_WRITTEN)
+        staged_free(p);
     buf_free(&manifest);
+    return rc;
+}
+
+/* syncfs(2) of the file system holding dir. */
+static int sync_fs_of(const char *dir, ms_error *err)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = -1;
+    if (fd < 0) {
+        sys_fail(err, "open directory", dir, errno);
+        goto out;
+    }
+    if (syncfs(fd) != 0) {
+        sys_fail(err, "syncfs", dir, errno);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd); /* read-only directory: nothing to lose */
+    return rc;
+}
+
+/* Whether report_dir is the report directory of an entry before i. */
+static int seen_report_dir(const publish_batch *b, size_t i)
+{
+    size_t k;
+    for (k = 0; k < i; k++)
+        if (strcmp(b->part[k].report_dir, b->part[i].report_dir) == 0)
+            return 1;
+    return 0;
+}
+
+/* Puts one staged partition in place (the staging directory is durable). */
+static int put_in_place(const staged_partition *p, ms_error *err)
+{
+    if (!p->exists) {
+        if (rename(p->stage_dir, p->part_dir) != 0)
+            return ms_error_set(err, "rename %s to %s: %s", p->stage_dir, p->part_dir,
+                                strerror(errno));
+        return 0;
+    }
+    if (renameat2(AT_FDCWD, p->stage_dir, AT_FDCWD, p->part_dir, RENAME_EXCHANGE) == 0) {
+        /* The old copy is now at the staging name. Its removal needs no
+         * fsync: after a crash it may come back under that name, which no
+         * loader reads and which publish_cleanup_staging removes. */
+        if (remove_dir(p->stage_dir, err) != 0) {
+            ms_error_prefix(err, "published %s, but removing the old copy failed", p->part_dir);
+            return -1;
+        }
+        return 0;
+    }
+    if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
+        if (replace_files(p->stage_dir, p->part_dir, p->file, err) != 0)
+            return -1;
+        return remove_dir(p->stage_dir, err);
+    }
+    return ms_error_set(err, "exchange %s with %s: %s", p->stage_dir, p->part_dir,
+                        strerror(errno));
+}
+
+int publish_batch_commit(publish_batch *b, ms_error *err)
+{
+    size_t i, done = 0;
+    int rc = -1;
+
+    /* 1. Everything staged reaches the disk: one syncfs per report
+     *    directory (they may be mount points of their own), not an fsync
+     *    per file and directory. */
+    for (i = 0; i < b->n; i++)
+        if (!seen_report_dir(b, i) && sync_fs_of(b->part[i].report_dir, err) != 0)
+            goto out;
+    /* 2. Each staging directory replaces its partition. */
+    for (done = 0; done < b->n; done++)
+        if (put_in_place(&b->part[done], err) != 0)
+            goto out;
+    /* 3. The renames reach the disk. */
+    for (i = 0; i < b->n; i++)
+        if (!seen_report_dir(b, i) && fsync_dir(b->part[i].report_dir, err) != 0)
+            goto out;
+    rc = 0;
+out:
+    /* What was put in place is no longer staged; the rest is dropped. */
+    for (i = 0; i < done; i++)
+        staged_free(&b->part[i]);
+    drop_staged(b, done);
+    b->n = 0;
+    return rc;
+}
+
+int publish_partition(const char *export_dir, const publish_meta *meta, const char *csv,
+                      size_t len, uint64_t rows, ms_error *err)
+{
+    publish_batch *b = publish_batch_new(export_dir, err);
+    int rc = -1;
+    if (!b)
+        return -1;
+    rc = publish_stage(b, meta, csv, len, rows, err);
+    if (rc == PUBLISH_WRITTEN && publish_batch_commit(b, err) != 0)
+        rc = -1;
+    publish_batch_free(b);
     return rc;
 }
 

@@ -439,6 +439,84 @@ static void test_publish_cycle(void)
     CHECK_INT(count_entries(P("exports/daily_kpi"), NULL), 1);
 }
 
+/* A batch: nothing is visible before the commit, everything after it; a
+ * partition staged twice is refused; a batch freed uncommitted leaves the
+ * published copies as they were; a commit that fails half-way has published
+ * the partitions before the failing one and dropped the rest. */
+#define BPART(d) "bexports/daily_kpi/dt=" d
+static void test_publish_batch(void)
+{
+    ms_error err = {{0}};
+    publish_meta old = {"daily_kpi", "2026-11-07", "run-1", "USD", 3};
+    publish_meta kpi7 = {"daily_kpi", "2026-11-07", "run-2", "USD", 3};
+    publish_meta kpi8 = {"daily_kpi", "2026-11-08", "run-2", "USD", 3};
+    publish_meta kpi9 = {"daily_kpi", "2026-11-09", "run-2", "USD", 3};
+    publish_meta rev7 = {"revenue", "2026-11-07", "run-2", "USD", 3};
+    publish_meta kpi11 = {"daily_kpi", "2026-11-11", "run-3", "USD", 3};
+    publish_meta kpi12 = {"daily_kpi", "2026-11-12", "run-3", "USD", 3};
+    char exp[PATH_MAX];
+    publish_batch *b;
+
+    memcpy(exp, P("bexports"), sizeof exp);
+    CHECK_INT(publish_partition(exp, &old, CSV1, strlen(CSV1), 2, &err), PUBLISH_WRITTEN);
+
+    /* Staged: a replacement, a new partition, another report; an empty new
+     * partition is not staged; the same partition twice is refused. */
+    b = publish_batch_new(exp, &err);
+    CHECK(b != NULL);
+    if (!b)
+        return;
+    exchange_real_ok = 0;
+    CHECK_INT(publish_stage(b, &kpi7, CSV2, strlen(CSV2), 3, &err), PUBLISH_WRITTEN);
+    CHECK_INT(publish_stage(b, &kpi8, CSV1, strlen(CSV1), 2, &err), PUBLISH_WRITTEN);
+    CHECK_INT(publish_stage(b, &rev7, CSV3, strlen(CSV3), 1, &err), PUBLISH_WRITTEN);
+    CHECK_INT(publish_stage(b, &kpi9, HEADER, strlen(HEADER), 0, &err), PUBLISH_UNCHANGED);
+    CHECK_INT(publish_stage(b, &kpi8, CSV3, strlen(CSV3), 1, &err), -1);
+    CHECK(strstr(err.msg, "staged twice") != NULL);
+    CHECK_INT((int)publish_batch_count(b), 3);
+    check_partition(BPART("2026-11-07"), &old, CSV1, 2);
+    CHECK(!exists(P(BPART("2026-11-08"))));
+    CHECK(!exists(P("bexports/revenue/dt=2026-11-07")));
+    CHECK_INT(count_entries(P("bexports/daily_kpi"), ".tmp-"), 2);
+    CHECK_INT(count_entries(P("bexports/revenue"), ".tmp-"), 1);
+
+    CHECK_INT(publish_batch_commit(b, &err), 0);
+    CHECK_INT((int)publish_batch_count(b), 0);
+    CHECK_INT(exchange_real_ok, 1);
+    check_partition(BPART("2026-11-07"), &kpi7, CSV2, 3);
+    check_partition(BPART("2026-11-08"), &kpi8, CSV1, 2);
+    check_partition("bexports/revenue/dt=2026-11-07", &rev7, CSV3, 1);
+    CHECK(!exists(P(BPART("2026-11-09"))));
+    CHECK_INT(count_entries(P("bexports/daily_kpi"), NULL), 2);
+    CHECK_INT(count_entries(P("bexports/revenue"), NULL), 1);
+
+    /* Freed without a commit: nothing changes, nothing is left behind. */
+    CHECK_INT(publish_stage(b, &kpi8, CSV3, strlen(CSV3), 1, &err), PUBLISH_WRITTEN);
+    CHECK_INT(count_entries(P("bexports/daily_kpi"), ".tmp-"), 1);
+    publish_batch_free(b);
+    check_partition(BPART("2026-11-08"), &kpi8, CSV1, 2);
+    CHECK_INT(count_entries(P("bexports/daily_kpi"), ".tmp-"), 0);
+
+    /* A commit failing at its second partition: a directory that is not a
+     * partition took its name (rename(2) onto a non-empty directory fails). */
+    b = publish_batch_new(exp, &err);
+    CHECK(b != NULL);
+    if (!b)
+        return;
+    CHECK_INT(publish_stage(b, &kpi11, CSV1, strlen(CSV1), 2, &err), PUBLISH_WRITTEN);
+    CHECK_INT(publish_stage(b, &kpi12, CSV1, strlen(CSV1), 2, &err), PUBLISH_WRITTEN);
+    CHECK_INT(mkdir(P(BPART("2026-11-12")), 0755), 0);
+    CHECK_INT(spit(P(BPART("2026-11-12") "/other"), "x"), 0);
+    err.msg[0] = '\0';
+    CHECK_INT(publish_batch_commit(b, &err), -1);
+    CHECK(strstr(err.msg, "dt=2026-11-12") != NULL);
+    CHECK_INT((int)publish_batch_count(b), 0);
+    check_partition(BPART("2026-11-11"), &kpi11, CSV1, 2);
+    CHECK_INT(count_entries(P(BPART("2026-11-12")), NULL), 1);
+    CHECK_INT(count_entries(P("bexports/daily_kpi"), ".tmp-"), 0);
+    publish_batch_free(b);
+}
+
 static void test_leftover_staging_of_same_pid(void)
 {
     ms_error err = {{0}};
@@ -523,6 +601,7 @@ int main(void)
     test_mkdir_p();
     test_write_file_atomic();
     test_publish_cycle();
+    test_publish_batch();
     test_leftover_staging_of_same_pid();
     test_cleanup_staging();
     test_invalid_input();
