@@ -4,6 +4,7 @@
 #include "common.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,6 +212,23 @@ int ms_thread_lower_priority(int by)
         return -1;
     now = now + by > 19 ? 19 : now + by;
     return setpriority(PRIO_PROCESS, self, now);
+}
+
+/* The largest mmap threshold glibc accepts on 64-bit (HEAP_MAX_SIZE / 2). */
+#define ALLOC_MMAP_THRESHOLD ((size_t)32 << 20)
+#define ALLOC_TRIM_THRESHOLD ((size_t)256 << 20)
+
+int ms_tune_allocator(void)
+{
+#if defined(__GLIBC__) && defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD)
+    /* mallopt returns 1 on success, 0 when it refuses a value. */
+    if (mallopt(M_MMAP_THRESHOLD, (int)ALLOC_MMAP_THRESHOLD) != 1 ||
+        mallopt(M_TRIM_THRESHOLD, (int)ALLOC_TRIM_THRESHOLD) != 1)
+        return -1;
+    return 0;
+#else
+    return -1;
+#endif
 }
 
 void *ms_calloc_table(size_t n, size_t size)

@@ -101,6 +101,8 @@ int main(int argc, char **argv)
     ms_error err;
     job_options opt;
 
+    /* Before the first allocation; refused only means slower (common.h). */
+    (void)ms_tune_allocator();
     if (argc < 2)
         return usage_error("no command given", NULL);
     command = argv[1];
