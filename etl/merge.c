@@ -242,9 +242,12 @@ out:
     return rc;
 }
 
-/* Fills vals (and the 24-byte bufs it may point into) for row i; returns 1
- * to write the row, 0 to leave it, -1 on error (m->err set). Called exactly
- * once per row, so it may mark days dirty and count. */
+/* Fills vals (and the 24-byte bufs it may point into) for row i; returns
+ * ROW_NEW to write a row the table does not hold, ROW_REPLACE to write one
+ * in place of the stored row with its key, 0 to leave it, -1 on error
+ * (m->err set). Called exactly once per row, so it may mark days dirty and
+ * count. */
+enum { ROW_NEW = 1, ROW_REPLACE = 2 };
 typedef int (*row_fn)(merge_ctx *m, void *ctx, size_t i, const char **vals, char (*bufs)[24]);
 
 typedef struct fact_writer {
@@ -253,7 +256,8 @@ typedef struct fact_writer {
     const char *stage;       /* its staging table */
     const char *columns;
     const char *types;
-    const char *replace;     /* delete the staged keys from table, insert the staged rows */
+    const char *remove;      /* delete the staged keys from table */
+    const char *insert;      /* insert the staged rows into table */
 } fact_writer;
 
 /* Starts the direct load of a first load into `table`: its secondary
@@ -274,7 +278,7 @@ static int write_rows(merge_ctx *m, const fact_writer *w, const keymap *km, row_
 {
     const char *vals[32];
     char bufs[12][24];
-    size_t n, staged = 0;
+    size_t n, staged = 0, replacing = 0;
     int direct, any_fresh, any_stored, rc = -1;
     uint32_t *order = NULL;
     deferred_indexes idx = {NULL, 0, 0};
@@ -299,11 +303,18 @@ static int write_rows(merge_ctx *m, const fact_writer *w, const keymap *km, row_
             if (r < 0 || (r > 0 && load_row(m, vals) != 0))
                 goto out; /* the caller rolls back; the load ends with the connection */
             staged += r > 0 && !direct;
+            replacing += r == ROW_REPLACE && !direct;
         }
         if (load_end(m) != 0 || (direct && deferred_indexes_restore(m->wh, &idx, m->err) != 0))
             goto out;
     }
-    rc = staged ? wh_exec(m->wh, w->replace, m->err) : 0;
+    /* A night's staged rows are mostly new keys; the delete, a probe of
+     * the table's key index per staged row, is made only when one of them
+     * replaces a stored row (a first event that arrived late). */
+    rc = 0;
+    if (staged && ((replacing && wh_exec(m->wh, w->remove, m->err) != 0) ||
+                   wh_exec(m->wh, w->insert, m->err) != 0))
+        rc = -1;
 out:
     free(order);
     deferred_indexes_free(&idx);
@@ -415,7 +426,7 @@ static int device_row(merge_ctx *m, void *ctx, size_t i, const char **vals, char
     vals[4] = bufs[1];
     vals[5] = platform_name((platform)f->platform);
     vals[6] = bufs[2];
-    return 1;
+    return old[i].exists ? ROW_REPLACE : ROW_NEW;
 }
 
 static const fact_writer device_writer = {
@@ -424,11 +435,11 @@ static const fact_writer device_writer = {
     .stage = "stage_devices",
     .columns = "game_id,device_id,first_ts,first_eid,first_day,platform,country",
     .types = "ttititt",
-    .replace = "DELETE FROM devices WHERE (game_id, device_id) IN (SELECT game_id, device_id "
-               "FROM stage_devices);"
-               "INSERT INTO devices (game_id, device_id, first_ts, first_eid, first_day, platform, "
-               "country) SELECT game_id, device_id, first_ts, first_eid, first_day, platform, "
-               "country FROM stage_devices",
+    .remove = "DELETE FROM devices WHERE (game_id, device_id) IN (SELECT game_id, device_id "
+              "FROM stage_devices)",
+    .insert = "INSERT INTO devices (game_id, device_id, first_ts, first_eid, first_day, platform, "
+              "country) SELECT game_id, device_id, first_ts, first_eid, first_day, platform, "
+              "country FROM stage_devices",
 };
 
 static int merge_devices(merge_ctx *m)
@@ -460,7 +471,7 @@ static int role_row(merge_ctx *m, void *ctx, size_t i, const char **vals, char (
     vals[4] = f->first.eid;
     vals[5] = bufs[1];
     vals[6] = f->account_id;
-    return 1;
+    return old[i].exists ? ROW_REPLACE : ROW_NEW;
 }
 
 static const fact_writer role_writer = {
@@ -469,11 +480,11 @@ static const fact_writer role_writer = {
     .stage = "stage_roles",
     .columns = "game_id,server_id,role_id,first_ts,first_eid,first_day,account_id",
     .types = "tttitit",
-    .replace = "DELETE FROM roles WHERE (game_id, server_id, role_id) IN (SELECT game_id, "
-               "server_id, role_id FROM stage_roles);"
-               "INSERT INTO roles (game_id, server_id, role_id, first_ts, first_eid, first_day, "
-               "account_id) SELECT game_id, server_id, role_id, first_ts, first_eid, first_day, "
-               "account_id FROM stage_roles",
+    .remove = "DELETE FROM roles WHERE (game_id, server_id, role_id) IN (SELECT game_id, "
+              "server_id, role_id FROM stage_roles)",
+    .insert = "INSERT INTO roles (game_id, server_id, role_id, first_ts, first_eid, first_day, "
+              "account_id) SELECT game_id, server_id, role_id, first_ts, first_eid, first_day, "
+              "account_id FROM stage_roles",
 };
 
 static int merge_roles(merge_ctx *m)
@@ -753,7 +764,7 @@ static int payment_row(merge_ctx *m, void *ctx, size_t i, const char **vals, cha
     vals[15] = platform_name((platform)f->platform);
     vals[16] = bufs[3];
     vals[17] = "log";
-    return 1;
+    return old->m.exists ? ROW_REPLACE : ROW_NEW;
 }
 
 static const fact_writer payment_writer = {
@@ -764,14 +775,14 @@ static const fact_writer payment_writer = {
                "pay_channel,channel_txn_id,product_id,server_id,role_id,sandbox,platform,"
                "country,source",
     .types = "tttititittttttitt" "t",
-    .replace = "DELETE FROM payments WHERE (game_id, order_id, status) IN (SELECT game_id, "
-               "order_id, status FROM stage_payments);"
-               "INSERT INTO payments (game_id, order_id, status, ts, eid, day, account_id, "
-               "amount_minor, currency, pay_channel, channel_txn_id, product_id, server_id, "
-               "role_id, sandbox, platform, country, source) SELECT game_id, order_id, status, "
-               "ts, eid, day, account_id, amount_minor, currency, pay_channel, channel_txn_id, "
-               "product_id, server_id, role_id, sandbox, platform, country, source "
-               "FROM stage_payments",
+    .remove = "DELETE FROM payments WHERE (game_id, order_id, status) IN (SELECT game_id, "
+              "order_id, status FROM stage_payments)",
+    .insert = "INSERT INTO payments (game_id, order_id, status, ts, eid, day, account_id, "
+              "amount_minor, currency, pay_channel, channel_txn_id, product_id, server_id, "
+              "role_id, sandbox, platform, country, source) SELECT game_id, order_id, status, "
+              "ts, eid, day, account_id, amount_minor, currency, pay_channel, channel_txn_id, "
+              "product_id, server_id, role_id, sandbox, platform, country, source "
+              "FROM stage_payments",
 };
 
 static int merge_payments(merge_ctx *m, keymap *pay_accounts, keymap *new_refunds)
@@ -1077,7 +1088,7 @@ static int account_row_out(merge_ctx *m, void *ctx, size_t i, const char **vals,
     vals[20] = r->has_cohort ? bufs[8] : NULL;
     vals[21] = r->platform;
     vals[22] = r->country;
-    return 1;
+    return o->exists ? ROW_REPLACE : ROW_NEW;
 }
 
 static const fact_writer account_writer = {
@@ -1088,15 +1099,15 @@ static const fact_writer account_writer = {
                "act_ts,act_eid,act_day,act_platform,act_country,role_ts,role_eid,role_day,"
                "pay_ts,pay_eid,pay_day,pay_platform,pay_country,cohort_day,platform,country",
     .types = "ttititt" "ititt" "iti" "ititt" "itt",
-    .replace = "DELETE FROM accounts WHERE (game_id, account_id) IN (SELECT game_id, account_id "
-               "FROM stage_accounts);"
-               "INSERT INTO accounts (game_id, account_id, reg_ts, reg_eid, reg_day, reg_platform, "
-               "reg_country, act_ts, act_eid, act_day, act_platform, act_country, role_ts, "
-               "role_eid, role_day, pay_ts, pay_eid, pay_day, pay_platform, pay_country, "
-               "cohort_day, platform, country) SELECT game_id, account_id, reg_ts, reg_eid, "
-               "reg_day, reg_platform, reg_country, act_ts, act_eid, act_day, act_platform, "
-               "act_country, role_ts, role_eid, role_day, pay_ts, pay_eid, pay_day, "
-               "pay_platform, pay_country, cohort_day, platform, country FROM stage_accounts",
+    .remove = "DELETE FROM accounts WHERE (game_id, account_id) IN (SELECT game_id, account_id "
+              "FROM stage_accounts)",
+    .insert = "INSERT INTO accounts (game_id, account_id, reg_ts, reg_eid, reg_day, reg_platform, "
+              "reg_country, act_ts, act_eid, act_day, act_platform, act_country, role_ts, "
+              "role_eid, role_day, pay_ts, pay_eid, pay_day, pay_platform, pay_country, "
+              "cohort_day, platform, country) SELECT game_id, account_id, reg_ts, reg_eid, "
+              "reg_day, reg_platform, reg_country, act_ts, act_eid, act_day, act_platform, "
+              "act_country, role_ts, role_eid, role_day, pay_ts, pay_eid, pay_day, "
+              "pay_platform, pay_country, cohort_day, platform, country FROM stage_accounts",
 };
 
 /* A game with no account and no payment stored yet: its accounts' first
