@@ -2,8 +2,9 @@
  * publish.c - atomic publication of one export partition (exports.md
  * "Export layout"); see publish.h for the protocol.
  *
- * Every file written is fsynced before it (or the staging directory that
- * holds it) is renamed into place, and every directory whose visible entries
+ * Every file written is on disk (its own fsync, or for a batch's staging
+ * directories one syncfs) before it, or the staging directory that holds
+ * it, is renamed into place, and every directory whose visible entries
  * change is fsynced afterwards, so that after a crash a reader finds either
  * the old partition or the new one.
  */

@@ -84,7 +84,8 @@ int publish_partition(const char *export_dir, const publish_meta *meta, const ch
  *                      step 3 for each partition in the order staged; then
  *                      one fsync of each report directory. The batch is
  *                      empty afterwards, whatever the result.
- * syncfs also writes whatever else is pending on that file system; the
+ * syncfs reports write-back errors since Linux 5.8 (Debian 12 has 6.1);
+ * it also writes whatever else is pending on that file system; the
  * staged data has to reach the disk anyway, and the first fsync of the old
  * protocol waited for much of the same through the file system's journal.
  * A partition is staged at most once per batch. On a commit error the
