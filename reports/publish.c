@@ -71,7 +71,9 @@ static int parent_dir(const char *path, char *out, ms_error *err)
     return path_fmt(out, err, "%.*s", (int)(slash - path), path);
 }
 
-static int fsync_dir(const char *path, ms_error *err)
+/* fsync(2) of a directory, or with whole_fs syncfs(2) of the file system
+ * that holds it (publish_batch_commit). */
+static int sync_dir(const char *path, int whole_fs, ms_error *err)
 {
     int rc = -1;
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -79,8 +81,8 @@ static int fsync_dir(const char *path, ms_error *err)
         sys_fail(err, "open directory", path, errno);
         goto out;
     }
-    if (fsync(fd) != 0) {
-        sys_fail(err, "fsync directory", path, errno);
+    if ((whole_fs ? syncfs(fd) : fsync(fd)) != 0) {
+        sys_fail(err, whole_fs ? "syncfs" : "fsync directory", path, errno);
         goto out;
     }
     rc = 0;
@@ -88,6 +90,11 @@ out:
     if (fd >= 0 && close(fd) != 0 && rc == 0)
         rc = sys_fail(err, "close directory", path, errno);
     return rc;
+}
+
+static int fsync_dir(const char *path, ms_error *err)
+{
+    return sync_dir(path, 0, err);
 }
 
 /* write(2) until everything is written. 0, or -1 with errno set. */
@@ -917,25 +924,6 @@ out:
     return rc;
 }
 
-/* syncfs(2) of the file system holding dir. */
-static int sync_fs_of(const char *dir, ms_error *err)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = -1;
-    if (fd < 0) {
-        sys_fail(err, "open directory", dir, errno);
-        goto out;
-    }
-    if (syncfs(fd) != 0) {
-        sys_fail(err, "syncfs", dir, errno);
-        goto out;
-    }
-    rc = 0;
-out:
-    if (fd >= 0)
-        close(fd); /* read-only directory: nothing to lose */
-    return rc;
-}
-
 /* Whether report_dir is the report directory of an entry before i. */
 static int seen_report_dir(const publish_batch *b, size_t i)
 {
@@ -983,7 +971,7 @@ int publish_batch_commit(publish_batch *b, ms_error *err)
      *    directory (they may be mount points of their own), not an fsync
      *    per file and directory. */
     for (i = 0; i < b->n; i++)
-        if (!seen_report_dir(b, i) && sync_fs_of(b->part[i].report_dir, err) != 0)
+        if (!seen_report_dir(b, i) && sync_dir(b->part[i].report_dir, 1, err) != 0)
             goto out;
     /* 2. Each staging directory replaces its partition. */
     for (done = 0; done < b->n; done++)
