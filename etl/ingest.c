@@ -473,7 +473,11 @@ static int reserve_run_ids(run_id_set *run, size_t file_ids, uint64_t size, int 
             run->folded[k] * PROJECT_AFTER_SHARE >= run->planned[k])
             want += (double)run->ids[k] / (double)run->folded[k] *
                     (double)(run->planned[k] - run->folded[k]);
-    return fp_set_reserve(&run->set, (size_t)want - run->set.count);
+    /* A projection too big for memory must not fail a run that doubling
+     * would have carried: then the set grows as before. */
+    if (fp_set_reserve(&run->set, (size_t)want - run->set.count) == 0)
+        return 0;
+    return fp_set_reserve(&run->set, file_ids);
 }
 
 /* Folds a file that was read to the end into the run. Event ids seen

@@ -291,7 +291,7 @@ static int collect_pending(void *ctx, int ncols, const char *const *vals)
 }
 
 /* How many pending partitions are published as one batch (publish.h: one
- * syncfs instead of four fsyncs each) and then forgotten in one transaction
+ * syncfs instead of five fsyncs each) and then forgotten in one transaction
  * (one WAL commit instead of one each). A run killed before a batch is
  * forgotten leaves its partitions pending; the next run renders them again
  * and finds the published ones unchanged (publish.h), so nothing is lost and

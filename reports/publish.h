@@ -73,8 +73,8 @@ int publish_partition(const char *export_dir, const publish_meta *meta, const ch
 
 /* A batch of partitions published together, so that making them durable
  * costs one syncfs(2) per report directory instead of an fsync per file and
- * directory (four per partition: 604 for the first load of the 1M-event
- * bench, where they were most of the publishing time):
+ * directory (five per new partition: 762 for the first load of the
+ * 1M-event bench):
  *   publish_stage      checks a partition as step 1 above; if it changed,
  *                      builds its staging directory (step 2, without the
  *                      syncfs) and adds it to the batch;
@@ -84,10 +84,9 @@ int publish_partition(const char *export_dir, const publish_meta *meta, const ch
  *                      step 3 for each partition in the order staged; then
  *                      one fsync of each report directory. The batch is
  *                      empty afterwards, whatever the result.
- * syncfs reports write-back errors since Linux 5.8 (Debian 12 has 6.1);
- * it also writes whatever else is pending on that file system; the
- * staged data has to reach the disk anyway, and the first fsync of the old
- * protocol waited for much of the same through the file system's journal.
+ * syncfs reports write-back errors since Linux 5.8 (Debian 12 has 6.1); it
+ * also writes whatever else is pending on that file system (the run's own
+ * warehouse, when it shares it, which has to reach the disk anyway).
  * A partition is staged at most once per batch. On a commit error the
  * partitions before the failing one are published, the failing one is as
  * publish_partition leaves it on error, and the rest are dropped (their
