@@ -153,13 +153,21 @@ int keymap_reserve(keymap *m, size_t extra)
     return keymap_grow(m, extra);
 }
 
+uint64_t keymap_hash(uint32_t ns, const char *key, size_t len)
+{
+    return key_hash(ns, key, len);
+}
+
 int64_t keymap_get(const keymap *m, uint32_t ns, const char *key, size_t len)
 {
-    uint64_t h;
+    return keymap_get_hashed(m, ns, key, len, key_hash(ns, key, len));
+}
+
+int64_t keymap_get_hashed(const keymap *m, uint32_t ns, const char *key, size_t len, uint64_t h)
+{
     size_t s;
     if (!m->n_slots)
         return -1;
-    h = key_hash(ns, key, len);
     for (s = (size_t)h & (m->n_slots - 1); m->slots[s]; s = (s + 1) & (m->n_slots - 1)) {
         const keymap_entry *e;
         if (!keymap_slot_tag_is(m->slots[s], h))

@@ -56,6 +56,10 @@ int64_t keymap_put_hashed(keymap *m, uint32_t ns, const char *key, size_t len, u
                           int *is_new);
 /* The id of (ns, key), or -1 when absent. */
 int64_t keymap_get(const keymap *m, uint32_t ns, const char *key, size_t len);
+/* The hash every keymap gives (ns, key): an entry's `hash` field. */
+uint64_t keymap_hash(uint32_t ns, const char *key, size_t len);
+/* keymap_get for a key whose keymap_hash is known. */
+int64_t keymap_get_hashed(const keymap *m, uint32_t ns, const char *key, size_t len, uint64_t h);
 /* Makes room for extra more keys, so that the next extra puts do not move
  * the slot table (and prefetches stay valid). Returns -1 on allocation
  * failure. */

@@ -233,6 +233,30 @@ const account_attr *account_attrs_find(const account_attrs *a, const char *accou
     return id < 0 ? NULL : &a->attr[id];
 }
 
+/* How many entries from the hint are tried. */
+#define FIND_NEAR_SPAN 8
+
+const account_attr *account_attrs_find_near(const account_attrs *a, const char *account_id,
+                                            uint32_t *hint)
+{
+    size_t len = strlen(account_id), n = a->accounts.count, i, end;
+    uint64_t h = keymap_hash(0, account_id, len);
+    int64_t id = -1;
+
+    end = *hint < n ? (n - *hint < FIND_NEAR_SPAN ? n : *hint + FIND_NEAR_SPAN) : *hint;
+    for (i = *hint; i < end; i++) {
+        const keymap_entry *e = keymap_at(&a->accounts, (uint32_t)i);
+        if (e->hash == h && e->ns == 0 && e->len == len && memcmp(e->key, account_id, len) == 0) {
+            id = (int64_t)i;
+            break;
+        }
+    }
+    if (id < 0 && (id = keymap_get_hashed(&a->accounts, 0, account_id, len, h)) < 0)
+        return NULL;
+    *hint = (uint32_t)id + 1;
+    return &a->attr[id];
+}
+
 const char *account_group_platform(const account_attrs *a, uint32_t group)
 {
     return keymap_at(&a->groups, group)->key;

@@ -24,9 +24,11 @@ typedef struct window_load {
     activity_window *w;
     const account_attrs *attrs;
     ms_error *err;
+    uint32_t near; /* account_attrs_find_near's hint */
 } window_load;
 
-/* Row: account_id, day (ORDER BY day) */
+/* Row: account_id, day (ORDER BY day, account_id: a day's accounts in the
+ * order account_attrs read them, see account_attrs_find_near) */
 static int read_row(void *ctx, int ncols, const char *const *v)
 {
     window_load *l = ctx;
@@ -35,7 +37,7 @@ static int read_row(void *ctx, int ncols, const char *const *v)
     account_day *grown;
     if (ncols < 2 || !v[0] || !v[1])
         return 0;
-    if (!(a = account_attrs_find(l->attrs, v[0]))) {
+    if (!(a = account_attrs_find_near(l->attrs, v[0], &l->near))) {
         w->complete = 0;
         return 1; /* stop: the reports use their own queries */
     }
@@ -53,7 +55,7 @@ int activity_window_get(activity_window *w, warehouse *wh, const char *game_id,
 {
     char from_s[24], to_s[24];
     const char *params[3] = {game_id, from_s, to_s};
-    window_load l = {w, attrs, err};
+    window_load l = {w, attrs, err, 0};
     int rc;
 
     if (!w || !attrs || !attrs->tallied)
@@ -66,7 +68,7 @@ int activity_window_get(activity_window *w, warehouse *wh, const char *game_id,
     snprintf(from_s, sizeof from_s, "%" PRId32, from);
     snprintf(to_s, sizeof to_s, "%" PRId32, to);
     rc = wh_query(wh, "SELECT account_id, day FROM activity WHERE game_id = $1 AND day >= $2 AND "
-                      "day <= $3 ORDER BY day",
+                      "day <= $3 ORDER BY day, account_id",
                   "tii", params, read_row, &l, err);
     if (rc < 0)
         return -1;

@@ -35,6 +35,7 @@ typedef struct kpi_day {
     day_status *st;
     ms_error *err;
     int failed;
+    uint32_t near;          /* account_attrs_find_near's hint */
 } kpi_day;
 
 static kpi_cell *cell_for(kpi_day *k, const char *platform, const char *country)
@@ -78,7 +79,7 @@ static kpi_cell *cell_for_group(kpi_day *k, uint32_t group)
 static int account_cell(kpi_day *k, const char *account_id, const account_attr **attr,
                         kpi_cell **cell)
 {
-    if (!account_id || !(*attr = account_attrs_find(k->attrs, account_id)))
+    if (!account_id || !(*attr = account_attrs_find_near(k->attrs, account_id, &k->near)))
         return 0;
     if (!(*cell = cell_for_group(k, (*attr)->group)))
         return ms_error_set(k->err, "too many platform/country combinations");
@@ -286,7 +287,7 @@ static const char q_role_accounts[] =
 static const char q_new_role_owners[] =
     "SELECT account_id FROM roles WHERE game_id = $1 AND first_day = $2";
 static const char q_active_accounts[] =
-    "SELECT account_id FROM activity WHERE game_id = $1 AND day = $2";
+    "SELECT account_id FROM activity WHERE game_id = $1 AND day = $2 ORDER BY account_id";
 static const char q_payer_accounts[] =
     "SELECT DISTINCT account_id FROM payments WHERE game_id = $1 AND day = $2 AND "
     "status = 'paid' AND sandbox = 0";

@@ -86,6 +86,15 @@ static void test_keymap(void)
             bad++;
     }
     CHECK_INT(bad, 0);
+    /* keymap_hash is an entry's hash, and keymap_get_hashed finds by it. */
+    for (i = 0, bad = 0; i < N_KEYS; i += 7) {
+        const keymap_entry *e = keymap_at(&m, (uint32_t)i);
+        if (keymap_hash(e->ns, e->key, e->len) != e->hash ||
+            keymap_get_hashed(&m, e->ns, e->key, e->len, e->hash) != (int64_t)i)
+            bad++;
+    }
+    CHECK_INT(bad, 0);
+    CHECK_INT(keymap_get_hashed(&m, 8, "acct-1", 6, keymap_hash(8, "acct-1", 6)), -1);
     /* Folding m into another map with the hashes copied, after a reserve. */
     CHECK_INT(keymap_put(&other, 0, "first", 5, &is_new), 0);
     CHECK_INT(keymap_reserve(&other, m.count), 0);
