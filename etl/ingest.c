@@ -451,10 +451,10 @@ typedef struct run_id_set {
 
 #define PROJECT_AFTER_SHARE 64 /* trust a kind's rate after 1/64 of its bytes */
 
+/* 1 for the files read through the gzip source, 0 for plain ones. */
 static int is_gzip_path(const char *rel)
 {
-    size_t n = strlen(rel);
-    return n >= 3 && memcmp(rel + n - 3, ".gz", 3) == 0; /* as line_reader.c decides */
+    return strcmp(line_source_for_path(rel)->name, "gzip") == 0;
 }
 
 /* Makes room in the run's set for a file's file_ids ids (see run_id_set). */
