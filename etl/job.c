@@ -48,6 +48,9 @@ typedef struct job {
     size_t n_missing, cap_missing;
     uint64_t work_statements;   /* warehouse work on the compute workers' connections */
     uint64_t work_rows, work_steps;
+    int64_t n_parked;           /* secondary indexes the store parked (load_order.h) */
+    pthread_mutex_t wh_mu;      /* wh, while the compute workers run: the parked
+                                 * indexes' build and the rate store take turns */
     int exit_code;
     char failure[MS_ERROR_MAX]; /* the one line recorded for a failed run */
     ms_error err;
@@ -178,6 +181,80 @@ static int store_files(job *j, const ingest_result *res)
     return 0;
 }
 
+/* ---- parked indexes (load_order.h) ---------------------------------------------- */
+
+/* j->n_parked: the indexes waiting in parked_indexes. */
+static int parked_count(job *j)
+{
+    int found = 0;
+    j->n_parked = 0;
+    return wh_query_int(j->wh, "SELECT count(*) FROM parked_indexes", "", NULL, &j->n_parked,
+                        &found, &j->err);
+}
+
+/* The build of the parked indexes on the job's connection, on a thread of
+ * its own while the compute workers read through theirs (a first load's
+ * reports need none of those indexes), or on the caller's. */
+typedef struct index_builder {
+    job *j;
+    pthread_t thread;
+    int started;              /* on a thread: joined by index_builder_join */
+    int failed;
+    size_t built;
+    double seconds;
+    ms_error err;
+} index_builder;
+
+static void *index_builder_main(void *arg)
+{
+    index_builder *b = arg;
+    struct timespec t0;
+    int e;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if ((e = pthread_mutex_lock(&b->j->wh_mu)) != 0) {
+        ms_error_set(&b->err, "cannot take the warehouse connection's lock (error %d)", e);
+        b->failed = 1;
+        return NULL;
+    }
+    b->failed = parked_indexes_build(b->j->wh, &b->built, &b->err) != 0;
+    pthread_mutex_unlock(&b->j->wh_mu);
+    b->seconds = seconds_since(&t0);
+    return NULL;
+}
+
+/* Waits for a build started on a thread, logs what it built. Returns 0, or
+ * -1 with j->err set when it failed (the indexes stay parked). */
+static int index_builder_join(index_builder *b, const char *why)
+{
+    if (b->started)
+        pthread_join(b->thread, NULL);
+    b->started = 0;
+    if (b->failed)
+        return ms_error_set(&b->j->err, "building the secondary indexes %s: %s", why,
+                            b->err.msg);
+    if (b->built) {
+        ms_log(MS_LOG_INFO, "built %zu secondary indexes %s (%.2f s)", b->built, why,
+               b->seconds);
+        b->j->n_parked = 0;
+    }
+    return 0;
+}
+
+/* Builds the parked indexes, if any, on this thread. */
+static int build_parked(job *j, const char *why)
+{
+    index_builder b;
+    if (parked_count(j) != 0)
+        return -1;
+    if (j->n_parked == 0)
+        return 0;
+    memset(&b, 0, sizeof b);
+    b.j = j;
+    index_builder_main(&b);
+    return index_builder_join(&b, why);
+}
+
 static int stage_ingest(job *j)
 {
     ingest_result res;
@@ -214,6 +291,10 @@ static int stage_ingest(job *j)
         ingest_result_free(&res);
         return -1;
     }
+    /* Indexes a run left parked when it stopped after its facts: the merge
+     * looks facts up by them. */
+    if (build_parked(j, "an earlier run left parked") != 0)
+        goto fail;
     clock_gettime(CLOCK_MONOTONIC, &t0); /* the store's own time, not the read's again */
     if (wh_begin(j->wh, &j->err) != 0)
         goto fail;
@@ -227,6 +308,11 @@ static int stage_ingest(job *j)
     if (wh_commit(j->wh, &j->err) != 0)
         goto fail;
     ms_log(MS_LOG_INFO, "stored the facts (%.2f s)", seconds_since(&t0));
+    if (parked_count(j) != 0) {
+        job_fail(j, EXIT_FAILURE_RUN, "reading the parked indexes failed: %s; the facts are "
+                 "stored, the next run builds them: run again", j->err.msg);
+        goto out;
+    }
     rc = 0;
     goto out;
 fail:
@@ -683,7 +769,7 @@ static int compute_game(compute_task *t)
         if (n > 0) {
             if (!(st = calloc(n, sizeof *st)))
                 goto oom_or_out;
-            if (ltv_compute(wh, game, aff.ltv.days, n, horizon, j->fx, rc_, st, err) != 0) {
+            if (ltv_compute(wh, game, aff.ltv.days, n, horizon, &attrs, j->fx, rc_, st, err) != 0) {
                 free(st);
                 goto out;
             }
@@ -844,7 +930,8 @@ static int stage_compute(job *j)
     size_t n_games = j->cfg->n_games, g, i, computed = 0, n_workers = worker_count(j->cfg);
     dq_counts *dq = calloc(n_games + 1, sizeof *dq);
     compute_task *tasks = calloc(n_games ? n_games : 1, sizeof *tasks);
-    int touched = 0, in_tx = 0, rc = -1;
+    index_builder builder;
+    int touched = 0, in_tx = 0, workers_rc, rc = -1;
     struct timespec t0;
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -865,12 +952,26 @@ static int stage_compute(job *j)
      * sit idle in a transaction while they compute (a server's
      * idle_in_transaction_session_timeout would end it), and a connection
      * lost meanwhile is simply opened again. */
+    /* A first load's parked indexes are built meanwhile, on the job's
+     * connection, which the workers do not use (one worker computes on it:
+     * then before). */
+    memset(&builder, 0, sizeof builder);
+    builder.j = j;
+    if (j->n_parked > 0) {
+        if (n_workers > 1 && pthread_create(&builder.thread, NULL, index_builder_main, &builder) == 0)
+            builder.started = 1;
+        else
+            index_builder_main(&builder);
+        if (!builder.started && index_builder_join(&builder, "of the first load") != 0)
+            goto fail;
+    }
     if (n_workers == 1) {
         if (wh_begin(j->wh, &j->err) != 0)
             goto fail;
         in_tx = 1;
     }
-    if (run_workers(j, tasks, n_games, n_workers) != 0)
+    workers_rc = run_workers(j, tasks, n_games, n_workers);
+    if (index_builder_join(&builder, "of the first load") != 0 || workers_rc != 0)
         goto rollback;
     if (!in_tx) {
         if (wh_begin(j->wh, &j->err) != 0)
@@ -1016,12 +1117,20 @@ static int fx_store_row(void *ctx, int ncols, const char *const *v)
     return buf_puts(r->body, v[0]) != 0 ? 1 : 0;
 }
 
+/* The store's calls come from the compute workers (under the fx table's
+ * lock) while the job's connection may be building parked indexes: they
+ * take their turn on it (j->wh_mu). */
 static int fx_store_load(void *ctx, const char *date, buf *body, int *found, ms_error *err)
 {
+    job *j = ctx;
     const char *params[1] = {date};
     fx_doc_row r = {body, 0};
-    int rc = wh_query(ctx, "SELECT body FROM fx_documents WHERE date = $1", "t", params,
-                      fx_store_row, &r, err);
+    int rc, e;
+    if ((e = pthread_mutex_lock(&j->wh_mu)) != 0)
+        return ms_error_set(err, "cannot take the warehouse connection's lock (error %d)", e);
+    rc = wh_query(j->wh, "SELECT body FROM fx_documents WHERE date = $1", "t", params,
+                  fx_store_row, &r, err);
+    pthread_mutex_unlock(&j->wh_mu);
     if (rc == 1)
         return ms_error_set(err, "out of memory");
     *found = r.found;
@@ -1031,16 +1140,20 @@ static int fx_store_load(void *ctx, const char *date, buf *body, int *found, ms_
 static int fx_store_save(void *ctx, const char *date, const char *body, size_t len,
                          const char *source, ms_error *err)
 {
+    job *j = ctx;
     char now[21];
     const char *params[4] = {date, body, source, now}; /* body is NUL-terminated */
+    int rc, e;
     (void)len;
     ms_utc_now(now);
-    return wh_query(ctx,
-                    "INSERT INTO fx_documents (date, body, source, fetched_at) VALUES "
-                    "($1, $2, $3, $4) ON CONFLICT (date) DO NOTHING",
-                    "tttt", params, NULL, NULL, err) < 0
-               ? -1
-               : 0;
+    if ((e = pthread_mutex_lock(&j->wh_mu)) != 0)
+        return ms_error_set(err, "cannot take the warehouse connection's lock (error %d)", e);
+    rc = wh_query(j->wh,
+                  "INSERT INTO fx_documents (date, body, source, fetched_at) VALUES "
+                  "($1, $2, $3, $4) ON CONFLICT (date) DO NOTHING",
+                  "tttt", params, NULL, NULL, err);
+    pthread_mutex_unlock(&j->wh_mu);
+    return rc < 0 ? -1 : 0;
 }
 
 /* The last day to compute per game, and the data_quality partition. */
@@ -1063,9 +1176,14 @@ int job_run(const config *cfg, const job_options *opt)
 {
     job j;
     size_t g;
+    int e;
     struct timespec now;
 
     memset(&j, 0, sizeof j);
+    if ((e = pthread_mutex_init(&j.wh_mu, NULL)) != 0) {
+        ms_log(MS_LOG_ERROR, "cannot set up the warehouse connection's lock (error %d)", e);
+        return EXIT_FAILURE_RUN;
+    }
     j.cfg = cfg;
     j.opt = opt;
     clock_gettime(CLOCK_REALTIME, &now);
@@ -1097,7 +1215,7 @@ int job_run(const config *cfg, const job_options *opt)
         goto out;
     }
     {
-        fx_store store = {j.wh, fx_store_load, fx_store_save};
+        fx_store store = {&j, fx_store_load, fx_store_save};
         fetch_options fo;
         fetch_options_init(&fo);
         fo.retry_delay_ms = cfg->fx_retry_delay_ms;
@@ -1152,6 +1270,7 @@ out:
     free(j.zones);
     free(j.game_date);
     free(j.missing_days);
+    pthread_mutex_destroy(&j.wh_mu);
     return j.exit_code;
 }
 

@@ -292,3 +292,55 @@ int deferred_indexes_restore(warehouse *wh, deferred_indexes *d, ms_error *err)
     deferred_indexes_free(d);
     return rc;
 }
+
+/* ---- parked indexes ------------------------------------------------------------ */
+
+int deferred_indexes_park(warehouse *wh, deferred_indexes *d, ms_error *err)
+{
+    size_t i;
+    int rc = 0;
+    for (i = 0; i < d->n && rc == 0; i++) {
+        const char *params[2] = {d->ix[i].name, d->ix[i].create};
+        if (wh_query(wh, "INSERT INTO parked_indexes (name, create_sql) VALUES ($1, $2)", "tt",
+                     params, NULL, NULL, err) < 0)
+            rc = -1;
+    }
+    deferred_indexes_free(d);
+    return rc;
+}
+
+int parked_indexes_build(warehouse *wh, size_t *built, ms_error *err)
+{
+    deferred_indexes d;
+    index_list l = {&d, 0, 0};
+    size_t n;
+
+    memset(&d, 0, sizeof d);
+    *built = 0;
+    if (wh_begin(wh, err) != 0)
+        return -1;
+    if (wh_query(wh, "SELECT name, create_sql FROM parked_indexes ORDER BY name", "", NULL,
+                 collect_index, &l, err) < 0)
+        goto fail;
+    if (l.oom) {
+        ms_error_set(err, "out of memory listing the parked indexes");
+        goto fail;
+    }
+    if (l.bad_name) {
+        ms_error_set(err, "a parked index has an unexpected name; check the warehouse's "
+                          "parked_indexes table");
+        goto fail;
+    }
+    n = d.n;
+    if (n > 0 && (deferred_indexes_restore(wh, &d, err) != 0 ||
+                  wh_exec(wh, "DELETE FROM parked_indexes", err) != 0))
+        goto fail;
+    if (wh_commit(wh, err) != 0)
+        goto fail; /* a COMMIT that failed may leave the transaction open */
+    *built = n;
+    return 0;
+fail:
+    wh_rollback(wh);
+    deferred_indexes_free(&d);
+    return -1;
+}

@@ -15,6 +15,14 @@
  * compares a first load with the general path and the index definitions
  * with a new warehouse's).
  *
+ * A first load of the big fact tables parks their secondary indexes
+ * instead (deferred_indexes_park): their definitions go to the warehouse's
+ * parked_indexes table in the facts' transaction, and parked_indexes_build
+ * makes them in a transaction of its own, while the reports are computed
+ * (etl/job.c; a first load's reports read those tables in key order and
+ * need none of them). A run that stops between the two leaves them parked;
+ * the next one builds them before it merges.
+ *
  * Ownership: load_order_by_key returns an array the caller frees;
  * deferred_indexes owns its strings until deferred_indexes_restore or
  * deferred_indexes_free.
@@ -60,6 +68,16 @@ int deferred_indexes_drop(warehouse *wh, const char *table, deferred_indexes *d,
 
 /* Creates the indexes of *d again (same transaction) and frees *d. */
 int deferred_indexes_restore(warehouse *wh, deferred_indexes *d, ms_error *err);
+
+/* Records the indexes of *d in parked_indexes (same transaction) instead of
+ * creating them, and frees *d. Returns 0 or -1 (err set; the caller rolls
+ * back). */
+int deferred_indexes_park(warehouse *wh, deferred_indexes *d, ms_error *err);
+
+/* Creates the parked indexes and empties parked_indexes, in one transaction
+ * of its own on wh (no transaction may be open on it); *built is how many.
+ * Returns 0, or -1 with err set (rolled back: they stay parked). */
+int parked_indexes_build(warehouse *wh, size_t *built, ms_error *err);
 
 /* Frees *d without creating anything (on the error path: the rollback
  * restores the catalog). */

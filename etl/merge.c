@@ -258,6 +258,7 @@ typedef struct fact_writer {
     const char *types;
     const char *remove;      /* delete the staged keys from table */
     const char *insert;      /* insert the staged rows into table */
+    int park_indexes;        /* a first load parks its secondary indexes (load_order.h) */
 } fact_writer;
 
 /* Starts the direct load of a first load into `table`: its secondary
@@ -268,6 +269,17 @@ static int direct_begin(merge_ctx *m, const char *table, const char *columns, co
     if (deferred_indexes_drop(m->wh, table, idx, m->err) != 0)
         return -1;
     return m->wh->ops->load_begin(m->wh->db, table, columns, types, m->err);
+}
+
+/* Ends a direct load: the indexes put aside are built again now, or, for
+ * the big tables the first load's reports do not look up by them, parked
+ * to be built while the reports are computed (load_order.h). */
+static int direct_end(merge_ctx *m, int park, deferred_indexes *idx)
+{
+    if (load_end(m) != 0)
+        return -1;
+    return park ? deferred_indexes_park(m->wh, idx, m->err)
+                : deferred_indexes_restore(m->wh, idx, m->err);
 }
 
 /* Writes the rows of km (row i has km's entry i as key): those of fresh
@@ -305,7 +317,7 @@ static int write_rows(merge_ctx *m, const fact_writer *w, const keymap *km, row_
             staged += r > 0 && !direct;
             replacing += r == ROW_REPLACE && !direct;
         }
-        if (load_end(m) != 0 || (direct && deferred_indexes_restore(m->wh, &idx, m->err) != 0))
+        if (direct ? direct_end(m, w->park_indexes, &idx) != 0 : load_end(m) != 0)
             goto out;
     }
     /* A night's staged rows are mostly new keys; the delete, a probe of
@@ -440,6 +452,7 @@ static const fact_writer device_writer = {
     .insert = "INSERT INTO devices (game_id, device_id, first_ts, first_eid, first_day, platform, "
               "country) SELECT game_id, device_id, first_ts, first_eid, first_day, platform, "
               "country FROM stage_devices",
+    .park_indexes = 1,
 };
 
 static int merge_devices(merge_ctx *m)
@@ -485,6 +498,7 @@ static const fact_writer role_writer = {
     .insert = "INSERT INTO roles (game_id, server_id, role_id, first_ts, first_eid, first_day, "
               "account_id) SELECT game_id, server_id, role_id, first_ts, first_eid, first_day, "
               "account_id FROM stage_roles",
+    .park_indexes = 1,
 };
 
 static int merge_roles(merge_ctx *m)
@@ -652,7 +666,7 @@ static int merge_activity(merge_ctx *m)
                 goto out;
             staged += !direct;
         }
-        if (load_end(m) != 0 || (direct && deferred_indexes_restore(m->wh, &idx, m->err) != 0))
+        if (direct ? direct_end(m, 1, &idx) != 0 : load_end(m) != 0)
             goto out;
     }
     rc = 0;
@@ -1108,6 +1122,7 @@ static const fact_writer account_writer = {
               "reg_day, reg_platform, reg_country, act_ts, act_eid, act_day, act_platform, "
               "act_country, role_ts, role_eid, role_day, pay_ts, pay_eid, pay_day, "
               "pay_platform, pay_country, cohort_day, platform, country FROM stage_accounts",
+    .park_indexes = 1,
 };
 
 /* A game with no account and no payment stored yet: its accounts' first

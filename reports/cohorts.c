@@ -541,9 +541,39 @@ out:
     return rc;
 }
 
+/* The cohorts' sizes by group from attrs (every account of the game), as
+ * q_ltv_sizes counts them. */
+static int ltv_sizes_from_attrs(ltv_batch *b, const account_attrs *attrs)
+{
+    size_t i;
+    for (i = 0; i < attrs->accounts.count; i++) {
+        const account_attr *a = &attrs->attr[i];
+        size_t lo = 0, hi = b->n;
+        bd_cell *cell;
+        if (a->cohort_day == ACCOUNT_NO_COHORT || a->cohort_day < b->c[0].cohort ||
+            a->cohort_day > b->c[b->n - 1].cohort)
+            continue;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (b->c[mid].cohort < a->cohort_day)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (b->c[lo].cohort != a->cohort_day)
+            continue;
+        cell = breakdown_cell(&b->c[lo].cells, account_group_platform(attrs, a->group),
+                              account_group_country(attrs, a->group));
+        if (!cell)
+            return ms_error_set(b->err, "out of memory");
+        cell->n[0]++;
+    }
+    return 0;
+}
+
 int ltv_compute(warehouse *wh, const char *game_id, const int32_t *cohorts, size_t n,
-                int32_t horizon, fx_table *fx, const char *reporting_currency, day_status *st,
-                ms_error *err)
+                int32_t horizon, const account_attrs *attrs, fx_table *fx,
+                const char *reporting_currency, day_status *st, ms_error *err)
 {
     ltv_batch b;
     char first_s[24], last_s[24], limit_s[24];
@@ -573,7 +603,11 @@ int ltv_compute(warehouse *wh, const char *game_id, const int32_t *cohorts, size
     snprintf(first_s, sizeof first_s, "%" PRId32, cohorts[0]);
     snprintf(last_s, sizeof last_s, "%" PRId32, cohorts[n - 1]);
     snprintf(limit_s, sizeof limit_s, "%" PRId32, limit);
-    if (wh_query(wh, q_ltv_sizes, "tii", params, add_batch_size, &b, err) < 0 ||
+    /* Sizes: from memory when every account is there (a first load, whose
+     * accounts_by_cohort is still being built: load_order.h). */
+    if ((attrs && attrs->tallied ? ltv_sizes_from_attrs(&b, attrs)
+                                 : (wh_query(wh, q_ltv_sizes, "tii", params, add_batch_size, &b,
+                                             err) < 0 ? -1 : 0)) != 0 ||
         wh_query(wh, q_ltv_revenues, "tiii", params, add_batch_revenue, &b, err) < 0)
         goto out;
     for (i = 0; i < n; i++)

@@ -62,11 +62,13 @@ int retention_cells_of_day(warehouse *wh, const char *game_id, int32_t day,
                            ms_error *err);
 
 /* The LTV partitions of n cohorts (sorted ascending, distinct, each at most
- * horizon), read in one pass. st has n entries, zeroed by the caller: when a
- * rate is missing for cohort i, st[i].fx_missing is set and nothing of that
- * cohort is written. */
+ * horizon), read in one pass. The cohorts' sizes come from attrs when it
+ * holds every account of the game (attrs->tallied), else from the
+ * warehouse; attrs may be NULL. st has n entries, zeroed by the caller: when
+ * a rate is missing for cohort i, st[i].fx_missing is set and nothing of
+ * that cohort is written. */
 int ltv_compute(warehouse *wh, const char *game_id, const int32_t *cohorts, size_t n,
-                int32_t horizon, fx_table *fx, const char *reporting_currency, day_status *st,
-                ms_error *err);
+                int32_t horizon, const account_attrs *attrs, fx_table *fx,
+                const char *reporting_currency, day_status *st, ms_error *err);
 
 #endif
