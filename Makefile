@@ -11,10 +11,11 @@
 CC       ?= gcc
 PREFIX   ?= /usr/local
 DESTDIR  ?=
-PKGS     := jansson zlib sqlite3 libcurl libpq gmp libcrypto libxxhash
+PKGS     := jansson zlib sqlite3 libcurl libpq gmp libcrypto libxxhash libdeflate
 # Debian packages the build and the tests need (`make deps` installs the missing ones).
 DEB_PKGS := gcc make pkg-config libjansson-dev zlib1g-dev libsqlite3-dev \
             libcurl4-openssl-dev libpq-dev libgmp-dev libssl-dev libcsv-dev libxxhash-dev \
+            libdeflate-dev \
             libmariadb-dev tzdata sqlite3 python3 valgrind gzip strace
 
 ifeq ($(SANITIZE),1)

@@ -912,6 +912,76 @@ static void test_gzip_bomb(void)
     }
 }
 
+/* A single member of bounded size is decompressed in one piece (libdeflate),
+ * anything else by zlib's stream from the file's first byte: the same lines,
+ * identity and errors either way. */
+static void test_whole_or_stream(void)
+{
+    buf text, gz;
+    got g;
+    uint64_t size, sum;
+    ms_error err;
+    const char *p;
+    int lines = 0;
+
+    buf_init(&text, 0);
+    buf_init(&gz, 0);
+    /* Over 16 MiB of content: the stream path; its identity is the file's. */
+    while (text.len <= ((size_t)16 << 20)) {
+        sample_lines(&text, 1000);
+        lines += 1000;
+    }
+    gz_append_member(&gz, text.data, text.len);
+    p = write_file("big.jsonl.gz", gz.data, gz.len);
+    read_all(p, &g);
+    CHECK_INT(g.rc, 0);
+    CHECK_INT(g.n, (size_t)lines);
+    CHECK(g.n > 0 && strcmp(g.v[g.n - 1].data, "{\"event_id\":\"e000999\",\"n\":998001,"
+                                               "\"h\":1786503607}") == 0);
+    CHECK_INT(file_identity(p, &size, &sum, NULL, &err), 0);
+    CHECK(g.size == size && g.sum == sum && size == gz.len);
+    got_free(&g);
+
+    /* One member within the bounds: the whole path, the same identity. */
+    buf_reset(&gz);
+    gz_append_member(&gz, text.data, 1000 * 10);
+    p = write_file("small.jsonl.gz", gz.data, gz.len);
+    read_all(p, &g);
+    CHECK_INT(g.rc, 0);
+    CHECK_INT(file_identity(p, &size, &sum, NULL, &err), 0);
+    CHECK(g.size == size && g.sum == sum && size == gz.len);
+    got_free(&g);
+
+    /* A trailer whose length is wrong (ISIZE sizes the whole path's buffer):
+     * smaller, larger, beyond the whole path's bound. zlib's length check
+     * fails in the read that inflates the 4 KiB, before any line. */
+    {
+        static const uint32_t wrong[] = {100, 10000000, 0xffffff00u};
+        for (size_t i = 0; i < MS_ARRAY_LEN(wrong); i++) {
+            buf_reset(&gz);
+            gz_append_member(&gz, text.data, 4096);
+            gz.len -= 4;
+            put_le32(&gz, wrong[i]);
+            read_all(write_file("isize.jsonl.gz", gz.data, gz.len), &g);
+            CHECK_INT(g.rc, -1);
+            CHECK(strstr(g.err.msg, "corrupt gzip data: incorrect length check") == g.err.msg);
+            CHECK_INT(g.n, 0);
+            got_free(&g);
+        }
+    }
+
+    /* An empty member: no line, a clean end. */
+    buf_reset(&gz);
+    gz_append_member(&gz, "", 0);
+    read_all(write_file("empty-member.jsonl.gz", gz.data, gz.len), &g);
+    CHECK_INT(g.rc, 0);
+    CHECK_INT(g.n, 0);
+    got_free(&g);
+
+    buf_free(&text);
+    buf_free(&gz);
+}
+
 static void test_io_errors(void)
 {
     char path[128];
@@ -971,6 +1041,7 @@ int main(void)
     test_random_content();
     test_identity();
     test_gzip_bomb();
+    test_whole_or_stream();
     test_io_errors();
     remove_tmp();
     return check_done("line_reader");
