@@ -995,14 +995,35 @@ static int dirty_if_moved(merge_ctx *m, int game, int had, int64_t old_day, int 
     return 0;
 }
 
-static int mark_all_account_days(merge_ctx *m, int game, const char *account_id)
+/* Marks every day the accounts keys[moved[0..n)] appear on (their platform
+ * or country changed, so each breakdown row they counted in moves), after
+ * the accounts are written: one query for them all. Activity and payments
+ * are found through their account indexes; roles have none (this is their
+ * only reader by account, and a rare one: the index cost a first load 0.4 s
+ * to build and every night its inserts), so their table is read once. */
+static int mark_moved_days(merge_ctx *m, const keymap *keys, const uint32_t *moved, size_t n)
 {
-    const char *params[2] = {m->cfg->games[game].id, account_id};
+    size_t i;
+    if (n == 0)
+        return 0;
+    if (load_begin(m, "stage_keys", "game_id,k1,k2", "ttt") != 0)
+        return -1;
+    for (i = 0; i < n; i++) {
+        const keymap_entry *k = keymap_at(keys, moved[i]);
+        const char *vals[3] = {m->cfg->games[k->ns].id, k->key, NULL};
+        if (load_row(m, vals) != 0)
+            return -1;
+    }
+    if (load_end(m) != 0)
+        return -1;
     return wh_query(m->wh,
-                    "SELECT game_id, day FROM activity WHERE game_id = $1 AND account_id = $2 "
-                    "UNION SELECT game_id, day FROM payments WHERE game_id = $1 AND account_id = $2 "
-                    "UNION SELECT game_id, first_day FROM roles WHERE game_id = $1 AND account_id = $2",
-                    "tt", params, read_dirty_row, m, m->err) < 0
+                    "SELECT s.game_id, s.day FROM stage_keys k CROSS JOIN activity s WHERE "
+                    "s.game_id = k.game_id AND s.account_id = k.k1 "
+                    "UNION SELECT p.game_id, p.day FROM stage_keys k CROSS JOIN payments p WHERE "
+                    "p.game_id = k.game_id AND p.account_id = k.k1 "
+                    "UNION SELECT r.game_id, r.first_day FROM roles r WHERE "
+                    "(r.game_id, r.account_id) IN (SELECT game_id, k1 FROM stage_keys)",
+                    "", NULL, read_dirty_row, m, m->err) < 0
                ? -1
                : 0;
 }
@@ -1027,6 +1048,8 @@ typedef struct account_rows {
     account_row *rows;       /* as they become */
     const account_row *olds; /* as stored */
     char (*countries)[3][3]; /* reg, act, pay country of rows[i] */
+    uint32_t *moved;         /* rows whose platform or country changed (mark_moved_days) */
+    size_t n_moved, cap_moved;
 } account_rows;
 
 static int account_row_out(merge_ctx *m, void *ctx, size_t i, const char **vals,
@@ -1077,8 +1100,13 @@ static int account_row_out(merge_ctx *m, void *ctx, size_t i, const char **vals,
         dirty_if_moved(m, game, o->pay.mark.eid != NULL, o->pay.day, r->pay.mark.eid != NULL,
                        r->pay.day))
         return -1;
-    if (attrs_changed && mark_all_account_days(m, game, k->key) != 0)
-        return -1;
+    if (attrs_changed) {
+        uint32_t *grown = ms_grow(a->moved, &a->cap_moved, a->n_moved + 1, sizeof *grown, 64);
+        if (!grown)
+            return ms_error_set(m->err, "out of memory");
+        a->moved = grown;
+        a->moved[a->n_moved++] = (uint32_t)i;
+    }
     had_activity = o->act.mark.eid || o->pay.mark.eid;
     if (!had_activity && (r->act.mark.eid || r->pay.mark.eid) && !r->reg.mark.eid)
         m->dq[game].implicit_registrations++;
@@ -1236,7 +1264,8 @@ static int merge_accounts(merge_ctx *m, const keymap *pay_accounts)
                  "", NULL, read_first_pay, &l, m->err) < 0)
         goto out;
     first_pay_from_batch(m, &a);
-    rc = write_rows(m, &account_writer, &keys, account_row_out, &a);
+    if ((rc = write_rows(m, &account_writer, &keys, account_row_out, &a)) == 0)
+        rc = mark_moved_days(m, &keys, a.moved, a.n_moved);
     goto out;
 oom:
     ms_error_set(m->err, "out of memory");
@@ -1245,6 +1274,7 @@ out:
     free(a.rows);
     free((account_row *)a.olds);
     free(a.countries);
+    free(a.moved);
     keymap_free(&keys);
     return rc;
 }
