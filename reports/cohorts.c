@@ -50,6 +50,20 @@ static int retention_index(int32_t cohort, int32_t day)
     return -1;
 }
 
+/* The cohort `day` among n sorted by cohort, or NULL. */
+static cohort_ctx *find_cohort(cohort_ctx *c, size_t n, int32_t day)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c[mid].cohort < day)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && c[lo].cohort == day ? &c[lo] : NULL;
+}
+
 /* Rows: account_id, day, platform, country. An account active on a day both
  * by events and by a payment is counted once. */
 static int add_retained(void *ctx, int ncols, const char *const *v)
@@ -337,21 +351,14 @@ static int add_day_active(void *ctx, int ncols, const char *const *v)
 {
     day_cells *d = ctx;
     const account_attr *a;
-    size_t lo = 0, hi = d->n;
+    cohort_ctx *c;
     bd_cell *cell;
     (void)ncols;
     if (!v[0] || !(a = account_attrs_find(d->attrs, v[0])) || a->cohort_day == ACCOUNT_NO_COHORT)
         return 0; /* no accounts row or no cohort: in no cohort, as the join had it */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (d->c[mid].cohort < a->cohort_day)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo == d->n || d->c[lo].cohort != a->cohort_day)
+    if (!(c = find_cohort(d->c, d->n, a->cohort_day)))
         return 0;
-    cell = breakdown_cell(&d->c[lo].cells, account_group_platform(d->attrs, a->group),
+    cell = breakdown_cell(&c->cells, account_group_platform(d->attrs, a->group),
                           account_group_country(d->attrs, a->group));
     if (!cell)
         return ms_error_set(d->err, "out of memory");
@@ -445,16 +452,7 @@ typedef struct ltv_batch {
 
 static cohort_ctx *batch_cohort(ltv_batch *b, const char *day_text)
 {
-    int32_t day = (int32_t)strtol(day_text, NULL, 10);
-    size_t lo = 0, hi = b->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (b->c[mid].cohort < day)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < b->n && b->c[lo].cohort == day ? &b->c[lo] : NULL;
+    return find_cohort(b->c, b->n, (int32_t)strtol(day_text, NULL, 10));
 }
 
 /* Rows: cohort_day, platform, country, count */
@@ -548,21 +546,11 @@ static int ltv_sizes_from_attrs(ltv_batch *b, const account_attrs *attrs)
     size_t i;
     for (i = 0; i < attrs->accounts.count; i++) {
         const account_attr *a = &attrs->attr[i];
-        size_t lo = 0, hi = b->n;
+        cohort_ctx *c;
         bd_cell *cell;
-        if (a->cohort_day == ACCOUNT_NO_COHORT || a->cohort_day < b->c[0].cohort ||
-            a->cohort_day > b->c[b->n - 1].cohort)
+        if (a->cohort_day == ACCOUNT_NO_COHORT || !(c = find_cohort(b->c, b->n, a->cohort_day)))
             continue;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (b->c[mid].cohort < a->cohort_day)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        if (b->c[lo].cohort != a->cohort_day)
-            continue;
-        cell = breakdown_cell(&b->c[lo].cells, account_group_platform(attrs, a->group),
+        cell = breakdown_cell(&c->cells, account_group_platform(attrs, a->group),
                               account_group_country(attrs, a->group));
         if (!cell)
             return ms_error_set(b->err, "out of memory");
