@@ -946,15 +946,9 @@ static int stage_compute(job *j)
         tasks[g].dq = dq;
         buf_init(&tasks[g].warnings, 0);
     }
-    /* One worker writes on the job's connection as it goes: the transaction
-     * opens first. Several keep their writes in split handles, and the
-     * transaction opens only for the replay: the job's connection does not
-     * sit idle in a transaction while they compute (a server's
-     * idle_in_transaction_session_timeout would end it), and a connection
-     * lost meanwhile is simply opened again. */
-    /* A first load's parked indexes are built meanwhile, on the job's
-     * connection, which the workers do not use (one worker computes on it:
-     * then before). */
+    /* A first load's parked indexes are built while the workers compute, on
+     * the job's connection, which they do not use (one worker computes on
+     * it: then before). */
     memset(&builder, 0, sizeof builder);
     builder.j = j;
     if (j->n_parked > 0) {
@@ -965,6 +959,12 @@ static int stage_compute(job *j)
         if (!builder.started && index_builder_join(&builder, "of the first load") != 0)
             goto fail;
     }
+    /* One worker writes on the job's connection as it goes: the transaction
+     * opens first. Several keep their writes in split handles, and the
+     * transaction opens only for the replay: the job's connection does not
+     * sit idle in a transaction while they compute (a server's
+     * idle_in_transaction_session_timeout would end it), and a connection
+     * lost meanwhile is simply opened again. */
     if (n_workers == 1) {
         if (wh_begin(j->wh, &j->err) != 0)
             goto fail;

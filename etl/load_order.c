@@ -180,6 +180,75 @@ void load_order_sort_u64(uint64_t *keys, size_t n)
     free(count);
 }
 
+/* ---- account-days in key order --------------------------------------------------- */
+
+int activity_order_make(activity_order *o, const fp_set *activity, const keymap *accounts,
+                        const uint32_t *game_rank, size_t n_games, const uint8_t *want)
+{
+    uint32_t *rank = NULL;
+    int32_t last_day = 0;
+    size_t i, n = 0;
+    int rc = -1;
+
+    memset(o, 0, sizeof o[0]);
+    for (i = 0; i < activity->n_slots; i++) {
+        uint64_t key = activity->slot[i].lo;
+        int32_t d;
+        if (!key || !want[keymap_at(accounts, activity_account(key))->ns])
+            continue;
+        d = activity_day(key);
+        if (n == 0 || d < o->first_day)
+            o->first_day = d;
+        if (n == 0 || d > last_day)
+            last_day = d;
+        n++;
+    }
+    if (n == 0 || n_games > 1024 || (int64_t)last_day - o->first_day >= (1 << 22))
+        return 0;
+    if (!(o->by_key = load_order_by_key(accounts, game_rank)) ||
+        !(rank = malloc(accounts->count * sizeof *rank)) || !(o->keys = malloc(n * sizeof *o->keys)))
+        goto out;
+    for (i = 0; i < accounts->count; i++)
+        rank[o->by_key[i]] = (uint32_t)i;
+    for (i = 0; i < activity->n_slots; i++) {
+        uint64_t key = activity->slot[i].lo;
+        uint32_t acc;
+        const keymap_entry *k;
+        if (!key)
+            continue;
+        acc = activity_account(key);
+        k = keymap_at(accounts, acc);
+        if (!want[k->ns])
+            continue;
+        o->keys[o->n++] = (uint64_t)game_rank[k->ns] << 54 |
+                          (uint64_t)(uint32_t)(activity_day(key) - o->first_day) << 32 | rank[acc];
+    }
+    load_order_sort_u64(o->keys, o->n);
+    rc = 0;
+out:
+    free(rank);
+    if (rc != 0)
+        activity_order_free(o);
+    return rc;
+}
+
+void activity_order_free(activity_order *o)
+{
+    free(o->by_key);
+    free(o->keys);
+    memset(o, 0, sizeof o[0]);
+}
+
+uint64_t activity_ordered_row(const activity_order *o, const fp_set *activity, size_t i)
+{
+    uint64_t k;
+    if (!o->keys)
+        return activity->slot[i].lo;
+    k = o->keys[i];
+    return (uint64_t)(o->by_key[(uint32_t)k] + 1) << 32 |
+           (uint32_t)(o->first_day + (int32_t)(k >> 32 & ((1u << 22) - 1)));
+}
+
 /* ---- deferred indexes ---------------------------------------------------------- */
 
 void deferred_indexes_free(deferred_indexes *d)

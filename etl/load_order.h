@@ -24,6 +24,7 @@
  * the next one builds them before it merges.
  *
  * Ownership: load_order_by_key returns an array the caller frees;
+ * activity_order owns its arrays until activity_order_free;
  * deferred_indexes owns its strings until deferred_indexes_restore or
  * deferred_indexes_free.
  */
@@ -34,6 +35,7 @@
 #include <stdint.h>
 
 #include "common.h"
+#include "facts.h"
 #include "keymap.h"
 #include "warehouse.h"
 
@@ -47,6 +49,30 @@ uint32_t *load_order_by_key(const keymap *km, const uint32_t *game_rank);
 
 /* Sorts n 64-bit keys in ascending order. */
 void load_order_sort_u64(uint64_t *keys, size_t n);
+
+/* The account-days of a batch (facts.h: activity keys (account id + 1) <<
+ * 32 | day, account ids of `accounts`) whose account's game g has
+ * want[g] != 0, in the warehouse's key order (game_id, day, account_id):
+ * sort keys of (game rank, day - first day, account rank) in 10 + 22 + 32
+ * bits, decoded by activity_ordered_row. keys stays NULL (slot order) when
+ * there is nothing to sort or the batch does not fit that packing. */
+typedef struct activity_order {
+    uint64_t *keys;       /* owned */
+    size_t n;
+    uint32_t *by_key;     /* owned: account ids in key order */
+    int32_t first_day;
+} activity_order;
+
+/* Fills *o (zeroed first). Returns 0, or -1 when out of memory (*o left
+ * empty). Free with activity_order_free. */
+int activity_order_make(activity_order *o, const fp_set *activity, const keymap *accounts,
+                        const uint32_t *game_rank, size_t n_games, const uint8_t *want);
+
+void activity_order_free(activity_order *o);
+
+/* Row i of the load: the i-th sorted key as an activity key, or else slot i
+ * of activity (0 when the slot is empty). */
+uint64_t activity_ordered_row(const activity_order *o, const fp_set *activity, size_t i);
 
 /* The secondary indexes of one table, put aside during its first load. */
 typedef struct deferred_index {

@@ -526,96 +526,25 @@ static int read_dirty_row(void *ctx, int ncols, const char *const *v)
 }
 
 /* The account-days of fresh games (direct 1) or of the others (direct 0)
- * in key order (game_id, day, account_id): sort keys of (game rank, day -
- * first day, account rank) in 10 + 22 + 32 bits, decoded by
- * activity_ordered_row. Leaves o->keys NULL (slot order) when there is
- * nothing to sort or the batch does not fit that packing. Returns 0, or -1
- * when out of memory (m->err set).
- *
- * Staged rows go in that order too: a night's account-days are mostly of
- * one day, where the key order is also that of activity_by_account, so
- * the insert walks both B-trees from one end to the other instead of
- * jumping about (5M event bench, night of day 30: the insert took 0.49 s
- * in slot order, 0.27 s in key order). */
-typedef struct activity_order {
-    uint64_t *keys;
-    size_t n;
-    uint32_t *by_key;     /* account ids in key order */
-    int32_t first_day;
-} activity_order;
-
-static int activity_order_make(merge_ctx *m, activity_order *o, int direct)
+ * in key order (load_order.h). Staged rows go in that order too: a night's
+ * account-days are mostly of one day, where the key order is also that of
+ * activity_by_account, so the insert walks both B-trees from one end to the
+ * other instead of jumping about (5M event bench, night of day 30: the
+ * insert took 0.49 s in slot order, 0.27 s in key order). Returns 0, or -1
+ * when out of memory (m->err set). */
+static int order_activity(merge_ctx *m, activity_order *o, int direct)
 {
-    const fact_batch *b = m->b;
-    uint32_t *rank = NULL;
-    int32_t last_day = 0;
-    size_t i, n = 0;
-    int rc = -1;
-
-    memset(o, 0, sizeof o[0]);
-    for (i = 0; i < b->activity.n_slots; i++) {
-        uint64_t key = b->activity.slot[i].lo;
-        int32_t d;
-        if (!key ||
-            is_fresh(m, keymap_at(&b->accounts, activity_account(key))->ns, KIND_ACTIVITY) != direct)
-            continue;
-        d = activity_day(key);
-        if (n == 0 || d < o->first_day)
-            o->first_day = d;
-        if (n == 0 || d > last_day)
-            last_day = d;
-        n++;
-    }
-    if (n == 0 || m->cfg->n_games > 1024 || (int64_t)last_day - o->first_day >= (1 << 22))
-        return 0;
-    if (!(o->by_key = load_order_by_key(&b->accounts, m->game_rank)) ||
-        !(rank = malloc(b->accounts.count * sizeof *rank)) || !(o->keys = malloc(n * sizeof *o->keys)))
-        goto out;
-    for (i = 0; i < b->accounts.count; i++)
-        rank[o->by_key[i]] = (uint32_t)i;
-    for (i = 0; i < b->activity.n_slots; i++) {
-        uint64_t key = b->activity.slot[i].lo;
-        uint32_t acc;
-        const keymap_entry *k;
-        if (!key)
-            continue;
-        acc = activity_account(key);
-        k = keymap_at(&b->accounts, acc);
-        if (is_fresh(m, k->ns, KIND_ACTIVITY) != direct)
-            continue;
-        o->keys[o->n++] = (uint64_t)m->game_rank[k->ns] << 54 |
-                          (uint64_t)(uint32_t)(activity_day(key) - o->first_day) << 32 | rank[acc];
-    }
-    load_order_sort_u64(o->keys, o->n);
-    rc = 0;
-out:
-    free(rank);
-    if (rc != 0) {
-        free(o->by_key);
-        free(o->keys);
-        memset(o, 0, sizeof o[0]);
-        ms_error_set(m->err, "out of memory");
-    }
-    return rc;
-}
-
-static void activity_order_free(activity_order *o)
-{
-    free(o->by_key);
-    free(o->keys);
-    memset(o, 0, sizeof o[0]);
-}
-
-/* Row i of the direct load: the i-th sorted key, or else slot i (0 when
- * the slot is empty). */
-static uint64_t activity_ordered_row(const merge_ctx *m, const activity_order *o, size_t i)
-{
-    uint64_t k;
-    if (!o->keys)
-        return m->b->activity.slot[i].lo;
-    k = o->keys[i];
-    return (uint64_t)(o->by_key[(uint32_t)k] + 1) << 32 |
-           (uint32_t)(o->first_day + (int32_t)(k >> 32 & ((1u << 22) - 1)));
+    uint8_t *want = calloc(m->cfg->n_games ? m->cfg->n_games : 1, 1);
+    size_t g;
+    int rc;
+    if (!want)
+        return ms_error_set(m->err, "out of memory");
+    for (g = 0; g < m->cfg->n_games; g++)
+        want[g] = is_fresh(m, (uint32_t)g, KIND_ACTIVITY) == direct;
+    rc = activity_order_make(o, &m->b->activity, &m->b->accounts, m->game_rank,
+                             m->cfg->n_games, want);
+    free(want);
+    return rc != 0 ? ms_error_set(m->err, "out of memory") : 0;
 }
 
 /* Activity rows are keys only: an account-day is there or not. A fresh
@@ -639,7 +568,7 @@ static int merge_activity(merge_ctx *m)
         if (direct ? !any_fresh : !any_stored)
             continue;
         activity_order_free(&order); /* the other kind's, if any */
-        if (activity_order_make(m, &order, direct) != 0)
+        if (order_activity(m, &order, direct) != 0)
             goto out;
         if (order.keys)
             rows = order.n;
@@ -647,7 +576,7 @@ static int merge_activity(merge_ctx *m)
                    : load_begin(m, "stage_activity", "game_id,day,account_id", "tit") != 0)
             goto out;
         for (i = 0; i < rows; i++) {
-            uint64_t key = activity_ordered_row(m, &order, i);
+            uint64_t key = activity_ordered_row(&order, &b->activity, i);
             const keymap_entry *k;
             char day[24];
             const char *vals[3];

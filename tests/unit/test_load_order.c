@@ -5,7 +5,8 @@
  * keys ORDER BY game_id, k1[, k2] returns them, for sets large enough for
  * the radix passes and small ones. load_order_sort_u64 sorts as qsort does,
  * with repeated keys, keys that differ in one 16-bit digit only, and keys
- * that are all the same. */
+ * that are all the same. activity_order_make puts a batch's account-days of
+ * the wanted games in (game id, day, account id) order. */
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -119,6 +120,58 @@ out:
     free(b);
 }
 
+/* activity_order_make: the account-days of the wanted games come out in
+ * (game id, day, account id) order, each once, the others not at all; with
+ * no game wanted, nothing is sorted. */
+static void check_activity_order(void)
+{
+    static const char *const ids[] = {"b", "a", "c", "aa"};
+    keymap accounts;
+    fp_set activity;
+    activity_order o;
+    const uint8_t want[3] = {1, 1, 0}; /* star, reversal; not rainbow */
+    const uint8_t none[3] = {0, 0, 0};
+    uint64_t prev_sort = 0;
+    size_t i, n_wanted = 0;
+    int is_new;
+
+    keymap_init(&accounts);
+    fp_set_init(&activity);
+    /* 4 accounts in each game (ids 0-11: game = id / 4), days 20000-20004. */
+    for (i = 0; i < 12; i++)
+        CHECK_INT(keymap_put(&accounts, (uint32_t)(i / 4), ids[i % 4], strlen(ids[i % 4]), &is_new),
+                  (int64_t)i);
+    for (i = 0; i < 12; i++)
+        for (int32_t d = 20004; d >= 20000; d -= 1 + (int32_t)(i % 2)) {
+            uint64_t key = (uint64_t)(i + 1) << 32 | (uint32_t)d;
+            CHECK_INT(fp_set_add(&activity, key, 0, 0, NULL), 1);
+            n_wanted += i / 4 < 2;
+        }
+    CHECK_INT(activity_order_make(&o, &activity, &accounts, game_rank, 3, want), 0);
+    CHECK(o.keys != NULL);
+    CHECK_INT(o.n, n_wanted);
+    for (i = 0; i < o.n; i++) {
+        uint64_t key = activity_ordered_row(&o, &activity, i);
+        uint32_t acc = (uint32_t)(key >> 32) - 1;
+        const keymap_entry *k = keymap_at(&accounts, acc);
+        /* the order as a number: game rank, day, account id's bytes (<= 2) */
+        uint64_t sort = (uint64_t)game_rank[k->ns] << 48 | (uint64_t)(uint32_t)key << 16 |
+                        (uint64_t)(unsigned char)k->key[0] << 8 |
+                        (k->len > 1 ? (unsigned char)k->key[1] : 0);
+        CHECK(want[k->ns]);
+        CHECK(i == 0 || sort > prev_sort);
+        prev_sort = sort;
+    }
+    activity_order_free(&o);
+    CHECK(o.keys == NULL && o.by_key == NULL);
+    CHECK_INT(activity_order_make(&o, &activity, &accounts, game_rank, 3, none), 0);
+    CHECK(o.keys == NULL);
+    CHECK(activity_ordered_row(&o, &activity, 0) == activity.slot[0].lo); /* slot order */
+    activity_order_free(&o);
+    fp_set_free(&activity);
+    keymap_free(&accounts);
+}
+
 int main(void)
 {
     keymap empty;
@@ -134,6 +187,7 @@ int main(void)
     check_sort_u64(100000, ~0ull, 3);
     check_sort_u64(100000, 0xffffull << 32, 4);  /* one digit varies */
     check_sort_u64(100000, 0, 5);                /* every key the same */
+    check_activity_order();
     keymap_init(&empty);
     CHECK(load_order_by_key(&empty, game_rank) == NULL); /* nothing to order */
     keymap_free(&empty);
