@@ -16,6 +16,7 @@
 #include "daily_kpi.h"
 #include "export.h"
 #include "fx_rates.h"
+#include "index_builder.h"
 #include "ingest.h"
 #include "load_order.h"
 #include "merge.h"
@@ -186,57 +187,19 @@ static int store_files(job *j, const ingest_result *res)
 /* j->n_parked: the indexes waiting in parked_indexes. */
 static int parked_count(job *j)
 {
-    int found = 0;
-    j->n_parked = 0;
-    return wh_query_int(j->wh, "SELECT count(*) FROM parked_indexes", "", NULL, &j->n_parked,
-                        &found, &j->err);
+    return parked_indexes_count(j->wh, &j->n_parked, &j->err);
 }
 
-/* The build of the parked indexes on the job's connection, on a thread of
- * its own while the compute workers read through theirs (a first load's
- * reports need none of those indexes), or on the caller's. */
-typedef struct index_builder {
-    job *j;
-    pthread_t thread;
-    int started;              /* on a thread: joined by index_builder_join */
-    int failed;
-    size_t built;
-    double seconds;
+/* Waits for the build of the parked indexes, logs it. Returns 0, or -1 with
+ * j->err set (they stay parked). */
+static int parked_join(job *j, index_builder *b, const char *why)
+{
     ms_error err;
-} index_builder;
-
-static void *index_builder_main(void *arg)
-{
-    index_builder *b = arg;
-    struct timespec t0;
-    int e;
-
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    if ((e = pthread_mutex_lock(&b->j->wh_mu)) != 0) {
-        ms_error_set(&b->err, "cannot take the warehouse connection's lock (error %d)", e);
-        b->failed = 1;
-        return NULL;
-    }
-    b->failed = parked_indexes_build(b->j->wh, &b->built, &b->err) != 0;
-    pthread_mutex_unlock(&b->j->wh_mu);
-    b->seconds = seconds_since(&t0);
-    return NULL;
-}
-
-/* Waits for a build started on a thread, logs what it built. Returns 0, or
- * -1 with j->err set when it failed (the indexes stay parked). */
-static int index_builder_join(index_builder *b, const char *why)
-{
-    if (b->started)
-        pthread_join(b->thread, NULL);
-    b->started = 0;
-    if (b->failed)
-        return ms_error_set(&b->j->err, "building the secondary indexes %s: %s", why,
-                            b->err.msg);
+    if (index_builder_join(b, &err) != 0)
+        return ms_error_set(&j->err, "building the secondary indexes %s: %s", why, err.msg);
     if (b->built) {
-        ms_log(MS_LOG_INFO, "built %zu secondary indexes %s (%.2f s)", b->built, why,
-               b->seconds);
-        b->j->n_parked = 0;
+        ms_log(MS_LOG_INFO, "built %zu secondary indexes %s (%.2f s)", b->built, why, b->seconds);
+        j->n_parked = 0;
     }
     return 0;
 }
@@ -249,10 +212,8 @@ static int build_parked(job *j, const char *why)
         return -1;
     if (j->n_parked == 0)
         return 0;
-    memset(&b, 0, sizeof b);
-    b.j = j;
-    index_builder_main(&b);
-    return index_builder_join(&b, why);
+    index_builder_start(&b, j->wh, &j->wh_mu, 0);
+    return parked_join(j, &b, why);
 }
 
 static int stage_ingest(job *j)
@@ -950,13 +911,9 @@ static int stage_compute(job *j)
      * the job's connection, which they do not use (one worker computes on
      * it: then before). */
     memset(&builder, 0, sizeof builder);
-    builder.j = j;
     if (j->n_parked > 0) {
-        if (n_workers > 1 && pthread_create(&builder.thread, NULL, index_builder_main, &builder) == 0)
-            builder.started = 1;
-        else
-            index_builder_main(&builder);
-        if (!builder.started && index_builder_join(&builder, "of the first load") != 0)
+        index_builder_start(&builder, j->wh, &j->wh_mu, n_workers > 1);
+        if (!builder.started && parked_join(j, &builder, "of the first load") != 0)
             goto fail;
     }
     /* One worker writes on the job's connection as it goes: the transaction
@@ -971,7 +928,7 @@ static int stage_compute(job *j)
         in_tx = 1;
     }
     workers_rc = run_workers(j, tasks, n_games, n_workers);
-    if (index_builder_join(&builder, "of the first load") != 0 || workers_rc != 0)
+    if (parked_join(j, &builder, "of the first load") != 0 || workers_rc != 0)
         goto rollback;
     if (!in_tx) {
         if (wh_begin(j->wh, &j->err) != 0)

@@ -378,6 +378,13 @@ int deferred_indexes_park(warehouse *wh, deferred_indexes *d, ms_error *err)
     return rc;
 }
 
+int parked_indexes_count(warehouse *wh, int64_t *n, ms_error *err)
+{
+    int found = 0;
+    *n = 0;
+    return wh_query_int(wh, "SELECT count(*) FROM parked_indexes", "", NULL, n, &found, err);
+}
+
 int parked_indexes_build(warehouse *wh, size_t *built, ms_error *err)
 {
     deferred_indexes d;

@@ -19,7 +19,7 @@
  * instead (deferred_indexes_park): their definitions go to the warehouse's
  * parked_indexes table in the facts' transaction, and parked_indexes_build
  * makes them in a transaction of its own, while the reports are computed
- * (etl/job.c; a first load's reports read those tables in key order and
+ * (etl/index_builder.h; a first load's reports read those tables in key order and
  * need none of them). A run that stops between the two leaves them parked;
  * the next one builds them before it merges.
  *
@@ -99,6 +99,9 @@ int deferred_indexes_restore(warehouse *wh, deferred_indexes *d, ms_error *err);
  * creating them, and frees *d. Returns 0 or -1 (err set; the caller rolls
  * back). */
 int deferred_indexes_park(warehouse *wh, deferred_indexes *d, ms_error *err);
+
+/* The number of parked indexes in *n. Returns 0, or -1 with err set. */
+int parked_indexes_count(warehouse *wh, int64_t *n, ms_error *err);
 
 /* Creates the parked indexes and empties parked_indexes, in one transaction
  * of its own on wh (no transaction may be open on it); *built is how many.
