@@ -19,8 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <libdeflate.h>
 #include <unistd.h>
+
+#include <libdeflate.h>
 #include <xxhash.h>
 #include <zlib.h>
 
