@@ -4,6 +4,8 @@
 # the warehouse and the exports of the general path (forced with
 # MOONSTAT_TEST_ALWAYS_STAGE=1), for
 #   1. the golden nightly: every game fresh in the first run, none in the second;
+#      1b. the same after a first run that stopped before building the
+#      secondary indexes it parked (load_order.h);
 #   2. a mixed run: "star" already loaded (from a copy of batch 1 holding only
 #      its lines), "reversal" and "rainbow" loaded for the first time; the
 #      reports then equal those of one run of the whole batch.
