@@ -122,6 +122,22 @@ if ! pg_testing; then
         "$(indexes "$WORK/fresh")"
     check_eq "parked: the exports of the uninterrupted nightly" "$(csv_digest_all "$W")" \
         "$(csv_digest_all "$WORK/fresh")"
+    # A parked index that cannot be built (here: a table that does not
+    # exist) fails the run before its merge, exit 1, and stays parked.
+    snap=$(csv_digest_all "$W")
+    wh_sql "$W" "INSERT INTO parked_indexes (name, create_sql) VALUES ('broken_by_day',
+        'CREATE INDEX broken_by_day ON no_such_table (day)')" >/dev/null
+    : >"$W/log"
+    run_moonstat "$W" run --date 2026-11-08
+    check_eq "parked, unbuildable: exit code" "$?" "1"
+    check "parked, unbuildable: the ERROR line says which step and what" \
+        grep -q "ERROR moonstat: storing the facts failed: building the secondary indexes an earlier run left parked: .*no_such_table" "$W/log"
+    check_eq "parked, unbuildable: still parked" \
+        "$(wh_sql "$W" "SELECT name FROM parked_indexes")" "broken_by_day"
+    check_eq "parked, unbuildable: no export changed" "$(csv_digest_all "$W")" "$snap"
+    wh_sql "$W" "DELETE FROM parked_indexes" >/dev/null
+    run_moonstat "$W" run --date 2026-11-08
+    check_eq "parked, removed by hand: the next run" "$?" "0"
 fi
 
 # 2. Mixed: star first, then everything.
