@@ -243,7 +243,7 @@ const account_attr *account_attrs_find_near(const account_attrs *a, const char *
     uint64_t h = keymap_hash(0, account_id, len);
     int64_t id = -1;
 
-    end = *hint < n ? (n - *hint < FIND_NEAR_SPAN ? n : *hint + FIND_NEAR_SPAN) : *hint;
+    end = (size_t)*hint + FIND_NEAR_SPAN < n ? (size_t)*hint + FIND_NEAR_SPAN : n;
     for (i = *hint; i < end; i++) {
         const keymap_entry *e = keymap_at(&a->accounts, (uint32_t)i);
         if (e->hash == h && e->ns == 0 && e->len == len && memcmp(e->key, account_id, len) == 0) {
