@@ -624,15 +624,16 @@ static int compute_game(compute_task *t)
     /* Days whose facts changed: their own reports. */
     for (i = 0; i < days.n; i++) {
         day_status st;
+        day_actives act;
         char day[24];
         const char *del[2] = {game, day};
         d = days.days[i];
         memset(&st, 0, sizeof st);
-        if (daily_kpi_compute(wh, game, d, &attrs, j->fx, rc_, &st, err) != 0 ||
+        if (daily_kpi_compute(wh, game, d, &attrs, j->fx, rc_, &st, &act, err) != 0 ||
             (!st.fx_missing &&
              (revenue_by_currency_compute(wh, game, d, j->fx, rc_, &st, err) != 0 ||
-              revenue_period_compute(wh, game, PERIOD_DAY, d, horizon, -1, j->fx, rc_, &st,
-                                     err) != 0)))
+              revenue_period_compute(wh, game, PERIOD_DAY, d, horizon, act.active, act.payers,
+                                     j->fx, rc_, &st, err) != 0)))
             goto out;
         if (st.fx_missing) {
             if (task_missing_rate(t, "daily reports of", d, &st) != 0)
@@ -703,7 +704,7 @@ static int compute_game(compute_task *t)
         d = is_week ? aff.weeks.days[i] : aff.months.days[i - n_weeks];
         memset(&st, 0, sizeof st);
         if (revenue_period_compute(wh, game, is_week ? PERIOD_WEEK : PERIOD_MONTH, d, horizon,
-                                   active[i], j->fx, rc_, &st, err) != 0)
+                                   active[i], -1, j->fx, rc_, &st, err) != 0)
             goto out;
         if (st.fx_missing &&
             task_missing_rate(t, is_week ? "revenue of the week of" : "revenue of the month of", d,

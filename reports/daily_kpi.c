@@ -132,11 +132,14 @@ static int add_money(kpi_day *k, money_value *dst, const char *currency, const c
 }
 
 /* Rows: account_id [, currency, sum(amount_minor)]: a fact of one account,
- * put in the account's cell as `what` says. */
+ * put in the account's cell as `what` says. FACT_PAYER rows: account_id,
+ * 1 when the account has no activity row that day (0 otherwise). */
 typedef struct account_fact {
     kpi_day *k;
     enum { FACT_COUNT, FACT_PAYER, FACT_REVENUE } what;
-    size_t off; /* FACT_COUNT: the int64 field of kpi_cell that gets 1 */
+    size_t off;      /* FACT_COUNT: the int64 field of kpi_cell that gets 1 */
+    int64_t rows;    /* rows seen, with or without an accounts row */
+    int64_t idle;    /* FACT_PAYER rows of payers without activity */
 } account_fact;
 
 static int add_account_fact(void *ctx, int ncols, const char *const *v)
@@ -144,8 +147,11 @@ static int add_account_fact(void *ctx, int ncols, const char *const *v)
     account_fact *f = ctx;
     const account_attr *a;
     kpi_cell *c;
-    int found = account_cell(f->k, v[0], &a, &c);
-    if (found <= 0)
+    int idle = f->what == FACT_PAYER && ncols > 1 && v[1] && strcmp(v[1], "1") == 0;
+    int found;
+    f->rows++;
+    f->idle += idle;
+    if ((found = account_cell(f->k, v[0], &a, &c)) <= 0)
         return found;
     switch (f->what) {
     case FACT_COUNT:
@@ -154,6 +160,7 @@ static int add_account_fact(void *ctx, int ncols, const char *const *v)
     case FACT_PAYER:
         c->payers++;
         c->new_user_payers += a->cohort_day == f->k->day;
+        c->dau += idle; /* active through the payment alone */
         break;
     case FACT_REVENUE:
         /* Converted per account: the conversion is exact (money.h), so the
@@ -282,24 +289,22 @@ static const char q_role_accounts[] =
     "GROUP BY platform, country";
 /* Facts counted in their account's cell (account_attrs.h): one account id
  * per row. New roles: the owner of each new role, once per role; DAU =
- * accounts with events on the day (these) + payers without events that day
- * (q_dau_payers_only). */
+ * accounts with events on the day (q_active_accounts) + payers without
+ * events that day (q_payer_accounts' second column). The same rows, counted
+ * whether or not the account has an accounts row, are the day's distinct
+ * active accounts and payers that revenue reports (day_actives). */
 static const char q_new_role_owners[] =
     "SELECT account_id FROM roles WHERE game_id = $1 AND first_day = $2";
 static const char q_active_accounts[] =
     "SELECT account_id FROM activity WHERE game_id = $1 AND day = $2 ORDER BY account_id";
 static const char q_payer_accounts[] =
-    "SELECT DISTINCT account_id FROM payments WHERE game_id = $1 AND day = $2 AND "
-    "status = 'paid' AND sandbox = 0";
+    "SELECT DISTINCT p.account_id, CASE WHEN EXISTS (SELECT 1 FROM activity s WHERE "
+    "s.game_id = p.game_id AND s.day = p.day AND s.account_id = p.account_id) THEN 0 ELSE 1 "
+    "END FROM payments p WHERE p.game_id = $1 AND p.day = $2 AND p.status = 'paid' AND "
+    "p.sandbox = 0";
 static const char q_revenue[] =
     "SELECT account_id, currency, sum(amount_minor) FROM payments WHERE game_id = $1 AND "
     "day = $2 AND status = 'paid' AND sandbox = 0 GROUP BY account_id, currency";
-static const char q_dau_payers_only[] =
-    "SELECT a.platform, a.country, count(DISTINCT a.account_id) FROM payments p CROSS JOIN "
-    "accounts a WHERE a.game_id = p.game_id AND a.account_id = p.account_id AND "
-    "p.game_id = $1 AND p.day = $2 AND p.status = 'paid' AND p.sandbox = 0 AND NOT EXISTS "
-    "(SELECT 1 FROM activity s WHERE s.game_id = p.game_id AND s.day = p.day AND "
-    "s.account_id = p.account_id) GROUP BY a.platform, a.country";
 static const char q_new_payers[] =
     "SELECT platform, country, count(*) FROM accounts WHERE game_id = $1 AND pay_day = $2 "
     "GROUP BY platform, country";
@@ -312,7 +317,7 @@ static const char q_refunds[] =
 
 int daily_kpi_compute(warehouse *wh, const char *game_id, int32_t day,
                       const account_attrs *attrs, fx_table *fx, const char *reporting_currency,
-                      day_status *st, ms_error *err)
+                      day_status *st, day_actives *actives, ms_error *err)
 {
     kpi_day k;
     kpi_cell *total = NULL, *groups = NULL;
@@ -330,7 +335,6 @@ int daily_kpi_compute(warehouse *wh, const char *game_id, int32_t day,
         {q_activations, offsetof(kpi_cell, activations), 0, 1},
         {q_registrations, offsetof(kpi_cell, registrations), offsetof(kpi_cell, role_same_day), 1},
         {q_role_accounts, offsetof(kpi_cell, new_role_accounts), 0, 1},
-        {q_dau_payers_only, offsetof(kpi_cell, dau), 0, 0},
         {q_new_payers, offsetof(kpi_cell, new_payers), 0, 1},
     };
     struct {
@@ -343,7 +347,9 @@ int daily_kpi_compute(warehouse *wh, const char *game_id, int32_t day,
     };
 
     memset(st, 0, sizeof *st);
+    memset(actives, 0, sizeof *actives);
     memset(&k, 0, sizeof k);
+    memset(&fact, 0, sizeof fact);
     k.cells = malloc(MAX_CELLS * sizeof *k.cells);
     groups = malloc((MAX_CELLS * 2 + 1) * sizeof *groups);
     k.cell_of_group = calloc(attrs->groups.count ? attrs->groups.count : 1,
@@ -378,12 +384,17 @@ int daily_kpi_compute(warehouse *wh, const char *game_id, int32_t day,
         if (account_counts[i].tallied && attrs->tallied)
             continue;
         fact.off = account_counts[i].off;
+        fact.rows = 0;
         if (wh_query(wh, account_counts[i].sql, "ti", params, add_account_fact, &fact, err) < 0)
             goto out;
     }
+    actives->active = fact.rows; /* the last query, never skipped: q_active_accounts */
     fact.what = FACT_PAYER;
+    fact.rows = 0;
     if (wh_query(wh, q_payer_accounts, "ti", params, add_account_fact, &fact, err) < 0)
         goto out;
+    actives->active += fact.idle;
+    actives->payers = fact.rows;
     fact.what = FACT_REVENUE;
     if (wh_query(wh, q_revenue, "ti", params, add_account_fact, &fact, err) < 0 ||
         wh_query(wh, q_refunds, "ti", params, add_refunds, &k, err) < 0)

@@ -23,13 +23,19 @@
 #include "fx_rates.h"
 #include "warehouse.h"
 
+/* The day's distinct active accounts (an event or a paid payment that day)
+ * and paying accounts, each counted whether or not it has an accounts row:
+ * revenue's active_users and payers of the day (revenue.h), which the
+ * rows read for the KPIs give without a query of their own. */
+typedef struct day_actives {
+    int64_t active, payers;
+} day_actives;
 
-
-/* Computes and stores the KPIs of (game_id, day). When a rate is missing
- * nothing is written and st->fx_missing is set (returns 0). Returns -1 on
- * error (err set). */
+/* Computes and stores the KPIs of (game_id, day) and sets *actives. When a
+ * rate is missing nothing is written and st->fx_missing is set (returns 0;
+ * *actives is still set). Returns -1 on error (err set). */
 int daily_kpi_compute(warehouse *wh, const char *game_id, int32_t day,
                       const account_attrs *attrs, fx_table *fx, const char *reporting_currency,
-                      day_status *st, ms_error *err);
+                      day_status *st, day_actives *actives, ms_error *err);
 
 #endif

@@ -60,20 +60,16 @@ static const char q_period_money[] =
 static const char q_period_payers[] =
     "SELECT count(DISTINCT account_id) FROM payments WHERE game_id = $1 AND day >= $2 AND "
     "day <= $3 AND status = 'paid' AND sandbox = 0";
-static const char q_period_active[] =
-    "SELECT count(*) FROM (SELECT account_id FROM activity WHERE game_id = $1 AND day >= $2 AND "
-    "day <= $3 UNION SELECT account_id FROM payments WHERE game_id = $1 AND day >= $2 AND "
-    "day <= $3 AND status = 'paid' AND sandbox = 0) s";
 
 int revenue_period_compute(warehouse *wh, const char *game_id, period_kind kind, int32_t start,
-                           int32_t horizon, int64_t known_active, fx_table *fx,
+                           int32_t horizon, int64_t active, int64_t known_payers, fx_table *fx,
                            const char *reporting_currency, day_status *st, ms_error *err)
 {
     period_sums s;
     int32_t first, last, end;
     char first_s[24], last_s[24], start_date[11], end_date[11];
     const char *params[3] = {game_id, first_s, last_s};
-    int64_t payers = 0, active = 0;
+    int64_t payers = known_payers;
     int found, rc = -1;
 
     memset(&s, 0, sizeof s);
@@ -90,12 +86,9 @@ int revenue_period_compute(warehouse *wh, const char *game_id, period_kind kind,
     day_format(end, end_date);
 
     if (wh_query(wh, q_period_money, "tii", params, add_period_money, &s, err) < 0 ||
-        wh_query_int(wh, q_period_payers, "tii", params, &payers, &found, err) != 0 ||
-        (known_active < 0 &&
-         wh_query_int(wh, q_period_active, "tii", params, &active, &found, err) != 0))
+        (known_payers < 0 &&
+         wh_query_int(wh, q_period_payers, "tii", params, &payers, &found, err) != 0))
         goto out;
-    if (known_active >= 0)
-        active = known_active;
     if (st->fx_missing) {
         rc = 0;
         goto out;

@@ -27,10 +27,11 @@ typedef enum period_kind { PERIOD_DAY, PERIOD_WEEK, PERIOD_MONTH } period_kind;
 void period_bounds(period_kind kind, int32_t day, int32_t *start, int32_t *end);
 
 /* The row of one game and period, over days start .. min(end, horizon).
- * known_active: the period's distinct active accounts when known (weeks
- * and months: period_actives.h), or -1 to have them counted here. */
+ * active: the period's distinct active accounts (a day: daily_kpi.h's
+ * day_actives; weeks and months: period_actives.h). known_payers: its
+ * distinct paying accounts when known (a day), or -1 to count them here. */
 int revenue_period_compute(warehouse *wh, const char *game_id, period_kind kind, int32_t start,
-                           int32_t horizon, int64_t known_active, fx_table *fx,
+                           int32_t horizon, int64_t active, int64_t known_payers, fx_table *fx,
                            const char *reporting_currency, day_status *st, ms_error *err);
 
 int revenue_by_currency_compute(warehouse *wh, const char *game_id, int32_t day, fx_table *fx,
