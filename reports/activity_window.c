@@ -80,6 +80,11 @@ int activity_window_get(activity_window *w, warehouse *wh, const char *game_id,
     return w->complete;
 }
 
+int activity_window_covers(const activity_window *w, int32_t from, int32_t to)
+{
+    return w && w->loaded && w->complete && w->from <= from && w->to >= to;
+}
+
 size_t activity_window_first(const activity_window *w, int32_t day)
 {
     size_t lo = 0, hi = w->n;

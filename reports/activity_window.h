@@ -58,4 +58,8 @@ int activity_window_get(activity_window *w, warehouse *wh, const char *game_id,
 /* The index of w's first row on day `day` or later (w->n when none). */
 size_t activity_window_first(const activity_window *w, int32_t day);
 
+/* 1 when w (maybe NULL) holds every account-day of from .. to, as
+ * activity_window_get returned 1 for a range that covers them. */
+int activity_window_covers(const activity_window *w, int32_t from, int32_t to);
+
 #endif

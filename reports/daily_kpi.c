@@ -315,9 +315,26 @@ static const char q_refunds[] =
     "WHERE p.game_id = $1 AND p.day = $2 AND p.status = 'refunded' AND p.sandbox = 0 "
     "GROUP BY coalesce(a.platform, p.platform), coalesce(a.country, p.country), p.currency";
 
+/* The day's account-days from the task's window (activity_window.h): each
+ * one in its account's cell's DAU (the window holds only accounts of the
+ * attrs), and their number in *n. Returns 0, or -1 (err set). */
+static int add_window_actives(kpi_day *k, const activity_window *w, int64_t *n)
+{
+    size_t i;
+    for (i = activity_window_first(w, k->day); i < w->n && w->rows[i].day == k->day; i++) {
+        kpi_cell *c = cell_for_group(k, k->attrs->attr[w->rows[i].account].group);
+        if (!c)
+            return ms_error_set(k->err, "too many platform/country combinations");
+        c->dau++;
+        (*n)++;
+    }
+    return 0;
+}
+
 int daily_kpi_compute(warehouse *wh, const char *game_id, int32_t day,
-                      const account_attrs *attrs, fx_table *fx, const char *reporting_currency,
-                      day_status *st, day_actives *actives, ms_error *err)
+                      const account_attrs *attrs, const activity_window *window, fx_table *fx,
+                      const char *reporting_currency, day_status *st, day_actives *actives,
+                      ms_error *err)
 {
     kpi_day k;
     kpi_cell *total = NULL, *groups = NULL;
@@ -336,14 +353,6 @@ int daily_kpi_compute(warehouse *wh, const char *game_id, int32_t day,
         {q_registrations, offsetof(kpi_cell, registrations), offsetof(kpi_cell, role_same_day), 1},
         {q_role_accounts, offsetof(kpi_cell, new_role_accounts), 0, 1},
         {q_new_payers, offsetof(kpi_cell, new_payers), 0, 1},
-    };
-    struct {
-        const char *sql;
-        size_t off;
-        int tallied;
-    } account_counts[] = {
-        {q_new_role_owners, offsetof(kpi_cell, new_roles), 1},
-        {q_active_accounts, offsetof(kpi_cell, dau), 0},
     };
 
     memset(st, 0, sizeof *st);
@@ -380,15 +389,20 @@ int daily_kpi_compute(warehouse *wh, const char *game_id, int32_t day,
         goto out;
     fact.k = &k;
     fact.what = FACT_COUNT;
-    for (i = 0; i < MS_ARRAY_LEN(account_counts); i++) {
-        if (account_counts[i].tallied && attrs->tallied)
-            continue;
-        fact.off = account_counts[i].off;
-        fact.rows = 0;
-        if (wh_query(wh, account_counts[i].sql, "ti", params, add_account_fact, &fact, err) < 0)
+    fact.off = offsetof(kpi_cell, new_roles);
+    if (!attrs->tallied &&
+        wh_query(wh, q_new_role_owners, "ti", params, add_account_fact, &fact, err) < 0)
+        goto out;
+    if (activity_window_covers(window, day, day)) {
+        if (add_window_actives(&k, window, &actives->active) != 0)
             goto out;
+    } else {
+        fact.off = offsetof(kpi_cell, dau);
+        fact.rows = 0;
+        if (wh_query(wh, q_active_accounts, "ti", params, add_account_fact, &fact, err) < 0)
+            goto out;
+        actives->active = fact.rows;
     }
-    actives->active = fact.rows; /* the last query, never skipped: q_active_accounts */
     fact.what = FACT_PAYER;
     fact.rows = 0;
     if (wh_query(wh, q_payer_accounts, "ti", params, add_account_fact, &fact, err) < 0)

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "account_attrs.h"
+#include "activity_window.h"
 #include "conversion.h"
 #include "fx_rates.h"
 #include "warehouse.h"
@@ -31,11 +32,15 @@ typedef struct day_actives {
     int64_t active, payers;
 } day_actives;
 
-/* Computes and stores the KPIs of (game_id, day) and sets *actives. When a
- * rate is missing nothing is written and st->fx_missing is set (returns 0;
- * *actives is still set). Returns -1 on error (err set). */
+/* Computes and stores the KPIs of (game_id, day) and sets *actives. The
+ * day's account-days come from window when it covers the day
+ * (activity_window.h: one read for all of a task's reports), else from a
+ * query; window may be NULL. When a rate is missing nothing is written and
+ * st->fx_missing is set (returns 0; *actives is still set). Returns -1 on
+ * error (err set). */
 int daily_kpi_compute(warehouse *wh, const char *game_id, int32_t day,
-                      const account_attrs *attrs, fx_table *fx, const char *reporting_currency,
-                      day_status *st, day_actives *actives, ms_error *err);
+                      const account_attrs *attrs, const activity_window *window, fx_table *fx,
+                      const char *reporting_currency, day_status *st, day_actives *actives,
+                      ms_error *err);
 
 #endif
