@@ -581,6 +581,7 @@ static int compute_game(compute_task *t)
     day_list days = {NULL, 0, 0}, changed = {NULL, 0, 0};
     account_attrs attrs;
     activity_window window; /* the account-days two reports share when attrs is tallied */
+    day_actives act = DAY_ACTIVES_INIT; /* what a day's KPI rows tell its other reports */
     affected aff;
     int64_t old_h = 0;
     int32_t horizon, d;
@@ -638,8 +639,8 @@ static int compute_game(compute_task *t)
     /* Days whose facts changed: their own reports. */
     for (i = 0; i < days.n; i++) {
         day_status st;
-        day_actives act;
         char day[24];
+        size_t c;
         const char *del[2] = {game, day};
         d = days.days[i];
         memset(&st, 0, sizeof st);
@@ -669,13 +670,10 @@ static int compute_game(compute_task *t)
                      NULL, NULL, err) < 0)
             goto out;
         /* LTV cells of a day's payments are in the cohorts of its payers. */
-        if (wh_query(wh,
-                     "SELECT DISTINCT a.cohort_day FROM payments p JOIN accounts a ON "
-                     "a.game_id = p.game_id AND a.account_id = p.account_id WHERE "
-                     "p.game_id = $1 AND p.day = $2 AND p.status = 'paid' AND p.sandbox = 0 "
-                     "AND a.cohort_day IS NOT NULL",
-                     "ti", del, collect_day, &aff.ltv, err) < 0 ||
-            affected_add_day(&aff, d, 1) != 0)
+        for (c = 0; c < act.n_cohorts; c++)
+            if (day_list_add(&aff.ltv, act.cohorts[c]) != 0)
+                goto oom_or_out;
+        if (affected_add_day(&aff, d, 1) != 0)
             goto oom_or_out;
         t->computed++;
     }
@@ -777,6 +775,7 @@ out:
     free(days.days);
     free(changed.days);
     activity_window_free(&window);
+    day_actives_free(&act);
     account_attrs_free(&attrs);
     affected_free(&aff);
     return rc;

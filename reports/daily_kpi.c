@@ -140,6 +140,7 @@ typedef struct account_fact {
     size_t off;      /* FACT_COUNT: the int64 field of kpi_cell that gets 1 */
     int64_t rows;    /* rows seen, with or without an accounts row */
     int64_t idle;    /* FACT_PAYER rows of payers without activity */
+    day_actives *actives; /* FACT_PAYER: gets the payers' cohort days */
 } account_fact;
 
 static int add_account_fact(void *ctx, int ncols, const char *const *v)
@@ -157,11 +158,20 @@ static int add_account_fact(void *ctx, int ncols, const char *const *v)
     case FACT_COUNT:
         (*(int64_t *)((char *)c + f->off))++;
         break;
-    case FACT_PAYER:
+    case FACT_PAYER: {
+        day_actives *d = f->actives;
+        int32_t *grown;
         c->payers++;
         c->new_user_payers += a->cohort_day == f->k->day;
         c->dau += idle; /* active through the payment alone */
+        if (a->cohort_day == ACCOUNT_NO_COHORT)
+            break;
+        if (!(grown = ms_grow(d->cohorts, &d->cap_cohorts, d->n_cohorts + 1, sizeof *grown, 64)))
+            return ms_error_set(f->k->err, "out of memory");
+        d->cohorts = grown;
+        d->cohorts[d->n_cohorts++] = a->cohort_day;
         break;
+    }
     case FACT_REVENUE:
         /* Converted per account: the conversion is exact (money.h), so the
          * sum is the same as per cell. */
@@ -331,6 +341,31 @@ static int add_window_actives(kpi_day *k, const activity_window *w, int64_t *n)
     return 0;
 }
 
+void day_actives_free(day_actives *a)
+{
+    free(a->cohorts);
+    memset(a, 0, sizeof *a);
+}
+
+static int cmp_day(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorts a's cohort days and drops the repeated ones. */
+static void cohorts_unique(day_actives *a)
+{
+    size_t i, n = 0;
+    if (a->n_cohorts == 0)
+        return;
+    qsort(a->cohorts, a->n_cohorts, sizeof *a->cohorts, cmp_day);
+    for (i = 1; i < a->n_cohorts; i++)
+        if (a->cohorts[i] != a->cohorts[n])
+            a->cohorts[++n] = a->cohorts[i];
+    a->n_cohorts = n + 1;
+}
+
 int daily_kpi_compute(warehouse *wh, const char *game_id, int32_t day,
                       const account_attrs *attrs, const activity_window *window, fx_table *fx,
                       const char *reporting_currency, day_status *st, day_actives *actives,
@@ -356,7 +391,8 @@ int daily_kpi_compute(warehouse *wh, const char *game_id, int32_t day,
     };
 
     memset(st, 0, sizeof *st);
-    memset(actives, 0, sizeof *actives);
+    actives->active = actives->payers = 0;
+    actives->n_cohorts = 0;
     memset(&k, 0, sizeof k);
     memset(&fact, 0, sizeof fact);
     k.cells = malloc(MAX_CELLS * sizeof *k.cells);
@@ -405,10 +441,12 @@ int daily_kpi_compute(warehouse *wh, const char *game_id, int32_t day,
     }
     fact.what = FACT_PAYER;
     fact.rows = 0;
+    fact.actives = actives;
     if (wh_query(wh, q_payer_accounts, "ti", params, add_account_fact, &fact, err) < 0)
         goto out;
     actives->active += fact.idle;
     actives->payers = fact.rows;
+    cohorts_unique(actives);
     fact.what = FACT_REVENUE;
     if (wh_query(wh, q_revenue, "ti", params, add_account_fact, &fact, err) < 0 ||
         wh_query(wh, q_refunds, "ti", params, add_refunds, &k, err) < 0)

@@ -24,15 +24,25 @@
 #include "fx_rates.h"
 #include "warehouse.h"
 
-/* The day's distinct active accounts (an event or a paid payment that day)
- * and paying accounts, each counted whether or not it has an accounts row:
- * revenue's active_users and payers of the day (revenue.h), which the
- * rows read for the KPIs give without a query of their own. */
+/* What the rows read for a day's KPIs also tell, so that other reports
+ * need no query of their own: the day's distinct active accounts (an
+ * event or a paid payment that day) and paying accounts, each counted
+ * whether or not it has an accounts row (revenue's active_users and payers
+ * of the day, revenue.h), and the distinct cohort days of its payers that
+ * have one (the LTV cohorts the day's payments are in, cohorts.h).
+ * Ownership: cohorts is grown by daily_kpi_compute and kept from one call
+ * to the next; start from DAY_ACTIVES_INIT, release with day_actives_free. */
 typedef struct day_actives {
     int64_t active, payers;
+    int32_t *cohorts;   /* sorted, distinct */
+    size_t n_cohorts, cap_cohorts;
 } day_actives;
 
-/* Computes and stores the KPIs of (game_id, day) and sets *actives. The
+#define DAY_ACTIVES_INIT {0, 0, NULL, 0, 0}
+
+void day_actives_free(day_actives *a);
+
+/* Computes and stores the KPIs of (game_id, day) and fills *actives. The
  * day's account-days come from window when it covers the day
  * (activity_window.h: one read for all of a task's reports), else from a
  * query; window may be NULL. When a rate is missing nothing is written and
