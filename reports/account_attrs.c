@@ -125,6 +125,8 @@ static int add_account(void *ctx, int ncols, const char *const *v)
     a->attr = attr;
     a->attr[id].group = (uint32_t)group;
     a->attr[id].cohort_day = v[3] ? (int32_t)strtol(v[3], NULL, 10) : ACCOUNT_NO_COHORT;
+    a->attr[id].role_day = v[4] ? (int32_t)strtol(v[4], NULL, 10) : ACCOUNT_NO_DAY;
+    a->attr[id].pay_day = v[5] ? (int32_t)strtol(v[5], NULL, 10) : ACCOUNT_NO_DAY;
     if (!a->n_days)
         return 0; /* no tallies */
     if ((t = tally_for(a, v[3], (uint32_t)group, &oom)) != NULL) {

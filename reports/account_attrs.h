@@ -26,8 +26,10 @@
  * through secondary indexes (a table lookup per row): activations,
  * registrations (and those with a role the same day), accounts with their
  * first role, new roles, first-time payers. For a few days there are no
- * tallies and the daily KPIs use their queries; tests/e2e/account_attrs.sh
- * has both ways give the same table.
+ * tallies and the daily KPIs use their queries, except for the accounts
+ * with their first role or first payment on the day, which they find among
+ * the day's active accounts and payers (role_day, pay_day below);
+ * tests/e2e/account_attrs.sh has both ways give the same table.
  *
  * Ownership: an account_attrs owns its maps and strings; the pointers the
  * accessors return stay valid until account_attrs_free.
@@ -50,10 +52,19 @@
 #define ACCOUNT_ATTRS_MODE_ENV "MOONSTAT_TEST_ACCOUNT_ATTRS"
 
 #define ACCOUNT_NO_COHORT INT32_MIN /* cohort_day is NULL */
+#define ACCOUNT_NO_DAY INT32_MIN    /* role_day or pay_day is NULL */
 
+/* role_day and pay_day let the daily KPIs count an account's first role
+ * and first payment from the day's active accounts and payers, which they
+ * read anyway: an account is active on its role_day (a role_create is an
+ * account event) and pays on its pay_day (taken from a paid, non-sandbox
+ * payments row: etl/merge.c), so no index of accounts by those days is
+ * needed (migration 011). */
 typedef struct account_attr {
     uint32_t group;     /* the (platform, country) pair: account_group_* */
     int32_t cohort_day; /* local day, or ACCOUNT_NO_COHORT */
+    int32_t role_day;   /* local day of the first role_create, or ACCOUNT_NO_DAY */
+    int32_t pay_day;    /* local day of the first paid payment, or ACCOUNT_NO_DAY */
 } account_attr;
 
 /* The counts of one day and group (kpi_tally fields mirror daily_kpi's). */

@@ -132,11 +132,15 @@ static int add_money(kpi_day *k, money_value *dst, const char *currency, const c
 }
 
 /* Rows: account_id [, currency, sum(amount_minor)]: a fact of one account,
- * put in the account's cell as `what` says. FACT_PAYER rows: account_id,
- * 1 when the account has no activity row that day (0 otherwise). */
+ * put in the account's cell as `what` says. FACT_ACTIVE: an account-day of
+ * the day; FACT_PAYER rows: account_id, 1 when the account has no activity
+ * row that day (0 otherwise). Without tallies these rows also count the
+ * accounts whose first role (FACT_ACTIVE) or first paid payment
+ * (FACT_PAYER) is on the day (account_attrs.h says why they are among
+ * them). */
 typedef struct account_fact {
     kpi_day *k;
-    enum { FACT_COUNT, FACT_PAYER, FACT_REVENUE } what;
+    enum { FACT_COUNT, FACT_ACTIVE, FACT_PAYER, FACT_REVENUE } what;
     size_t off;      /* FACT_COUNT: the int64 field of kpi_cell that gets 1 */
     int64_t rows;    /* rows seen, with or without an accounts row */
     int64_t idle;    /* FACT_PAYER rows of payers without activity */
@@ -158,11 +162,16 @@ static int add_account_fact(void *ctx, int ncols, const char *const *v)
     case FACT_COUNT:
         (*(int64_t *)((char *)c + f->off))++;
         break;
+    case FACT_ACTIVE:
+        c->dau++;
+        c->new_role_accounts += !f->k->attrs->tallied && a->role_day == f->k->day;
+        break;
     case FACT_PAYER: {
         day_actives *d = f->actives;
         int32_t *grown;
         c->payers++;
         c->new_user_payers += a->cohort_day == f->k->day;
+        c->new_payers += !f->k->attrs->tallied && a->pay_day == f->k->day;
         c->dau += idle; /* active through the payment alone */
         if (a->cohort_day == ACCOUNT_NO_COHORT)
             break;
@@ -294,15 +303,14 @@ static const char q_activations[] =
 static const char q_registrations[] =
     "SELECT platform, country, count(*), sum(CASE WHEN role_day = $2 THEN 1 ELSE 0 END) "
     "FROM accounts WHERE game_id = $1 AND cohort_day = $2 GROUP BY platform, country";
-static const char q_role_accounts[] =
-    "SELECT platform, country, count(*) FROM accounts WHERE game_id = $1 AND role_day = $2 "
-    "GROUP BY platform, country";
 /* Facts counted in their account's cell (account_attrs.h): one account id
  * per row. New roles: the owner of each new role, once per role; DAU =
  * accounts with events on the day (q_active_accounts) + payers without
  * events that day (q_payer_accounts' second column). The same rows, counted
  * whether or not the account has an accounts row, are the day's distinct
- * active accounts and payers that revenue reports (day_actives). */
+ * active accounts and payers that revenue reports (day_actives). Without
+ * tallies, those of them whose role_day or pay_day is the day are its
+ * new_role_accounts and new_payers (account_attrs.h). */
 static const char q_new_role_owners[] =
     "SELECT account_id FROM roles WHERE game_id = $1 AND first_day = $2";
 static const char q_active_accounts[] =
@@ -315,9 +323,6 @@ static const char q_payer_accounts[] =
 static const char q_revenue[] =
     "SELECT account_id, currency, sum(amount_minor) FROM payments WHERE game_id = $1 AND "
     "day = $2 AND status = 'paid' AND sandbox = 0 GROUP BY account_id, currency";
-static const char q_new_payers[] =
-    "SELECT platform, country, count(*) FROM accounts WHERE game_id = $1 AND pay_day = $2 "
-    "GROUP BY platform, country";
 static const char q_refunds[] =
     "SELECT coalesce(a.platform, p.platform), coalesce(a.country, p.country), p.currency, "
     "count(*), sum(p.amount_minor) FROM payments p LEFT JOIN accounts a ON "
@@ -386,8 +391,6 @@ int daily_kpi_compute(warehouse *wh, const char *game_id, int32_t day,
     } counts[] = {
         {q_activations, offsetof(kpi_cell, activations), 0, 1},
         {q_registrations, offsetof(kpi_cell, registrations), offsetof(kpi_cell, role_same_day), 1},
-        {q_role_accounts, offsetof(kpi_cell, new_role_accounts), 0, 1},
-        {q_new_payers, offsetof(kpi_cell, new_payers), 0, 1},
     };
 
     memset(st, 0, sizeof *st);
@@ -433,7 +436,7 @@ int daily_kpi_compute(warehouse *wh, const char *game_id, int32_t day,
         if (add_window_actives(&k, window, &actives->active) != 0)
             goto out;
     } else {
-        fact.off = offsetof(kpi_cell, dau);
+        fact.what = FACT_ACTIVE;
         fact.rows = 0;
         if (wh_query(wh, q_active_accounts, "ti", params, add_account_fact, &fact, err) < 0)
             goto out;
