@@ -200,6 +200,24 @@ void *ms_grow(void *items, size_t *cap, size_t need, size_t size, size_t first)
     return p;
 }
 
+int ms_day_cmp(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+size_t ms_days_unique(int32_t *days, size_t n)
+{
+    size_t i, kept = 0;
+    if (n == 0)
+        return 0; /* qsort(NULL, 0, ...) is undefined */
+    qsort(days, n, sizeof *days, ms_day_cmp);
+    for (i = 0; i < n; i++)
+        if (kept == 0 || days[kept - 1] != days[i])
+            days[kept++] = days[i];
+    return kept;
+}
+
 #define HUGE_PAGE ((uintptr_t)2 << 20)
 
 int ms_thread_lower_priority(int by)

@@ -77,6 +77,11 @@ char *ms_strndup(const char *p, size_t n);
  * *a, 64); if (!p) fail; a = p; */
 void *ms_grow(void *items, size_t *cap, size_t need, size_t size, size_t first);
 
+/* Local days (int32_t): the qsort/bsearch comparison, and a sort that drops
+ * repeats, returning how many distinct days are left at the front. */
+int ms_day_cmp(const void *a, const void *b);
+size_t ms_days_unique(int32_t *days, size_t n);
+
 /* calloc(n, size) for a big hash table: when the table spans several huge
  * pages, the kernel is asked to back it with them (madvise MADV_HUGEPAGE),
  * since random probes into hundreds of megabytes of 4 KiB pages miss the TLB

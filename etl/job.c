@@ -321,28 +321,15 @@ static int day_list_add(day_list *l, int32_t day)
     return 0;
 }
 
-static int cmp_day(const void *a, const void *b)
-{
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* Sorts and removes duplicates. */
 static void day_list_unique(day_list *l)
 {
-    size_t i, n = 0;
-    if (l->n == 0)
-        return; /* qsort(NULL, 0, ...) is undefined */
-    qsort(l->days, l->n, sizeof *l->days, cmp_day);
-    for (i = 0; i < l->n; i++)
-        if (n == 0 || l->days[n - 1] != l->days[i])
-            l->days[n++] = l->days[i];
-    l->n = n;
+    l->n = ms_days_unique(l->days, l->n);
 }
 
 static int day_list_has(const day_list *l, int32_t day)
 {
-    return l->n > 0 && bsearch(&day, l->days, l->n, sizeof *l->days, cmp_day) != NULL;
+    return l->n > 0 && bsearch(&day, l->days, l->n, sizeof *l->days, ms_day_cmp) != NULL;
 }
 
 /* Tests: "whole" recomputes every retention partition whole at night too

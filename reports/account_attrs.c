@@ -28,12 +28,6 @@ void account_attrs_free(account_attrs *a)
     memset(a, 0, sizeof *a);
 }
 
-static int cmp_day(const void *key, const void *elem)
-{
-    int32_t x = *(const int32_t *)key, y = *(const int32_t *)elem;
-    return (x > y) - (x < y);
-}
-
 /* The tally of (day, group) to add to, NULL when the day is not tallied or
  * on allocation failure (*oom set). v is the day as text (NULL: no day). */
 static kpi_tally *tally_for(account_attrs *a, const char *v, uint32_t group, int *oom)
@@ -46,7 +40,7 @@ static kpi_tally *tally_for(account_attrs *a, const char *v, uint32_t group, int
     if (!v)
         return NULL;
     day = (int32_t)strtol(v, NULL, 10);
-    if (!bsearch(&day, a->days, a->n_days, sizeof *a->days, cmp_day))
+    if (!bsearch(&day, a->days, a->n_days, sizeof *a->days, ms_day_cmp))
         return NULL;
     memcpy(key, &day, 4);
     memcpy(key + 4, &group, 4);

@@ -352,25 +352,6 @@ void day_actives_free(day_actives *a)
     memset(a, 0, sizeof *a);
 }
 
-static int cmp_day(const void *a, const void *b)
-{
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Sorts a's cohort days and drops the repeated ones. */
-static void cohorts_unique(day_actives *a)
-{
-    size_t i, n = 0;
-    if (a->n_cohorts == 0)
-        return;
-    qsort(a->cohorts, a->n_cohorts, sizeof *a->cohorts, cmp_day);
-    for (i = 1; i < a->n_cohorts; i++)
-        if (a->cohorts[i] != a->cohorts[n])
-            a->cohorts[++n] = a->cohorts[i];
-    a->n_cohorts = n + 1;
-}
-
 int daily_kpi_compute(warehouse *wh, const char *game_id, int32_t day,
                       const account_attrs *attrs, const activity_window *window, fx_table *fx,
                       const char *reporting_currency, day_status *st, day_actives *actives,
@@ -449,7 +430,7 @@ int daily_kpi_compute(warehouse *wh, const char *game_id, int32_t day,
         goto out;
     actives->active += fact.idle;
     actives->payers = fact.rows;
-    cohorts_unique(actives);
+    actives->n_cohorts = ms_days_unique(actives->cohorts, actives->n_cohorts);
     fact.what = FACT_REVENUE;
     if (wh_query(wh, q_revenue, "ti", params, add_account_fact, &fact, err) < 0 ||
         wh_query(wh, q_refunds, "ti", params, add_refunds, &k, err) < 0)

@@ -1,6 +1,7 @@
 /* test_common.c - ms_grow, the growable-array helper: doubling from the
  * first capacity, untouched when big enough, and a failure (overflow) that
- * leaves the array and its capacity to the caller. */
+ * leaves the array and its capacity to the caller; ms_days_unique; the
+ * threads' priority. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -35,6 +36,22 @@ static void test_grow(void)
     CHECK_INT(cap, 64);
     CHECK_INT(a[3], 3); /* still the caller's array */
     free(a);
+}
+
+/* ms_days_unique: sorted, repeats dropped (negative days and the extremes
+ * compare as numbers, not by a subtraction that could overflow), an empty
+ * list stays empty. */
+static void test_days_unique(void)
+{
+    int32_t d[] = {20760, -3, INT32_MAX, 20760, INT32_MIN, -3, 0, 20760, INT32_MAX};
+    int32_t want[] = {INT32_MIN, -3, 0, 20760, INT32_MAX};
+    size_t n = ms_days_unique(d, sizeof d / sizeof *d), i;
+    CHECK_INT(n, 5);
+    for (i = 0; i < n && i < 5; i++)
+        CHECK_INT(d[i], want[i]);
+    CHECK_INT(ms_days_unique(NULL, 0), 0);
+    CHECK_INT(ms_days_unique(d, 1), 1);
+    CHECK_INT(d[0], INT32_MIN);
 }
 
 /* What a thread saw of its own nice value: before, after +3, after +100. */
@@ -79,6 +96,7 @@ static void test_lower_priority(void)
 int main(void)
 {
     test_grow();
+    test_days_unique();
     test_lower_priority();
     return check_done("test_common");
 }
