@@ -609,19 +609,12 @@ static int compute_game(compute_task *t)
     if (days.n > 0 && account_attrs_load(&attrs, wh, game, days.days, days.n, err) != 0)
         goto out;
     /* Every account in memory: the account-days are read once for all the
-     * reports (activity_window.h), from where the first-actives pass of the
-     * first day's week and month starts (period_actives.c) to the horizon.
-     * A report that needs more reads the window again. */
-    if (attrs.tallied) {
-        int32_t from = days.days[0], week, month, end;
-        for (i = 0; i < 2; i++) {
-            period_bounds(PERIOD_WEEK, from, &week, &end);
-            period_bounds(PERIOD_MONTH, from, &month, &end);
-            from = week < month ? week : month;
-        }
-        if (activity_window_get(&window, wh, game, &attrs, from, horizon, err) < 0)
-            goto out;
-    }
+     * reports (activity_window.h), from where the first-actives pass can
+     * start to the horizon. A report that needs more reads the window again. */
+    if (attrs.tallied &&
+        activity_window_get(&window, wh, game, &attrs, period_actives_first_read(days.days[0]),
+                            horizon, err) < 0)
+        goto out;
 
     /* Days whose facts changed: their own reports. */
     for (i = 0; i < days.n; i++) {

@@ -358,6 +358,20 @@ static int64_t period_sum(const span *s, period_kind kind, int32_t start, int32_
     return sum;
 }
 
+/* The earlier of the starts of day's week and month. */
+static int32_t period_start_before(int32_t day)
+{
+    int32_t week, month, end;
+    period_bounds(PERIOD_WEEK, day, &week, &end);
+    period_bounds(PERIOD_MONTH, day, &month, &end);
+    return week < month ? week : month;
+}
+
+int32_t period_actives_first_read(int32_t day)
+{
+    return period_start_before(period_start_before(day));
+}
+
 int period_actives_compute(warehouse *wh, const char *game_id, const int32_t *week_starts,
                            size_t n_weeks, const int32_t *month_starts, size_t n_months,
                            const int32_t *changed, size_t n_changed, int32_t horizon,
@@ -395,10 +409,7 @@ int period_actives_compute(warehouse *wh, const char *game_id, const int32_t *we
     }
     if (hi < lo)
         return 0;
-    period_bounds(PERIOD_WEEK, lo, &first, &end);
-    period_bounds(PERIOD_MONTH, lo, &lo, &end);
-    if (first < lo)
-        lo = first;
+    lo = period_start_before(lo);
     if (span_alloc(&s, lo, hi) != 0) {
         ms_error_set(err, "out of memory");
         goto out;

@@ -46,6 +46,13 @@
 /* Tests: "probe" or "pass" forces the way (tests/e2e/first_actives.sh). */
 #define FIRST_ACTIVES_MODE_ENV "MOONSTAT_TEST_FIRST_ACTIVES"
 
+/* The first day period_actives_compute can read when `day` is the first
+ * day it recomputes: the start of the day's week or month, whichever is
+ * earlier, and that day's own week or month start (a pass counts a
+ * period's first sightings from its start). A compute task reads its
+ * shared activity window from there (etl/job.c). */
+int32_t period_actives_first_read(int32_t day);
+
 /* The distinct active accounts of the weeks starting on week_starts[] and
  * of the months starting on month_starts[] (each sorted ascending,
  * distinct, none after horizon), each over start .. min(end, horizon):
