@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "activation_counts.h"
 #include "keymap.h"
 #include "load_order.h"
 
@@ -54,6 +55,7 @@ typedef struct merge_ctx {
     arena scratch;    /* strings read back from the warehouse */
     unsigned char *fresh; /* [game * KIND_COUNT + kind]: no row of that kind stored yet */
     uint32_t *game_rank;  /* [game]: the rank of its id among the configured ids */
+    activation_counts activations; /* the devices rows' changes, by cell */
 } merge_ctx;
 
 /* The fact tables. A game with no row yet in one of them (its first load,
@@ -257,6 +259,7 @@ typedef struct fact_writer {
     const char *columns;
     const char *types;
     const char *remove;      /* delete the staged keys from table */
+    int (*before_remove)(merge_ctx *m); /* or NULL: runs first when rows are replaced */
     const char *insert;      /* insert the staged rows into table */
     int park_indexes;        /* a first load parks its secondary indexes (load_order.h) */
 } fact_writer;
@@ -324,7 +327,8 @@ static int write_rows(merge_ctx *m, const fact_writer *w, const keymap *km, row_
      * the table's key index per staged row, is made only when one of them
      * replaces a stored row (a first event that arrived late). */
     rc = 0;
-    if (staged && ((replacing && wh_exec(m->wh, w->remove, m->err) != 0) ||
+    if (staged && ((replacing && w->before_remove && w->before_remove(m) != 0) ||
+                   (replacing && wh_exec(m->wh, w->remove, m->err) != 0) ||
                    wh_exec(m->wh, w->insert, m->err) != 0))
         rc = -1;
 out:
@@ -438,7 +442,15 @@ static int device_row(merge_ctx *m, void *ctx, size_t i, const char **vals, char
     vals[4] = bufs[1];
     vals[5] = platform_name((platform)f->platform);
     vals[6] = bufs[2];
+    if (activation_counts_add(&m->activations, k->ns, d, vals[5], vals[6], 1, m->err) != 0)
+        return -1;
     return old[i].exists ? ROW_REPLACE : ROW_NEW;
+}
+
+/* The rows about to be replaced leave their activation cells. */
+static int drop_replaced_devices(merge_ctx *m)
+{
+    return activation_counts_drop_replaced(&m->activations, m->wh, m->cfg, m->err);
 }
 
 static const fact_writer device_writer = {
@@ -449,6 +461,7 @@ static const fact_writer device_writer = {
     .types = "ttititt",
     .remove = "DELETE FROM devices WHERE (game_id, device_id) IN (SELECT game_id, device_id "
               "FROM stage_devices)",
+    .before_remove = drop_replaced_devices,
     .insert = "INSERT INTO devices (game_id, device_id, first_ts, first_eid, first_day, platform, "
               "country) SELECT game_id, device_id, first_ts, first_eid, first_day, platform, "
               "country FROM stage_devices",
@@ -457,11 +470,13 @@ static const fact_writer device_writer = {
 
 static int merge_devices(merge_ctx *m)
 {
-    return merge_first_seen(m, &m->b->devices, KIND_DEVICES, KEY_ONE,
-                            "SELECT d.game_id, d.device_id, d.first_ts, d.first_eid, d.first_day "
-                            "FROM stage_keys k CROSS JOIN devices d WHERE d.game_id = k.game_id "
-                            "AND d.device_id = k.k1",
-                            &device_writer, device_row);
+    if (merge_first_seen(m, &m->b->devices, KIND_DEVICES, KEY_ONE,
+                         "SELECT d.game_id, d.device_id, d.first_ts, d.first_eid, d.first_day "
+                         "FROM stage_keys k CROSS JOIN devices d WHERE d.game_id = k.game_id "
+                         "AND d.device_id = k.k1",
+                         &device_writer, device_row) != 0)
+        return -1;
+    return activation_counts_store(&m->activations, m->wh, m->cfg, m->err);
 }
 
 /* ---- roles -------------------------------------------------------------------- */
@@ -1253,6 +1268,7 @@ int merge_facts(warehouse *wh, const config *cfg, const tz_zone *const *zones,
     m.err = err;
     fp_set_init(&m.dirty);
     arena_init(&m.scratch);
+    activation_counts_init(&m.activations);
     keymap_init(&pay_accounts);
     keymap_init(&new_refunds);
     if (!(m.game_rank = calloc(cfg->n_games ? cfg->n_games : 1, sizeof *m.game_rank))) {
@@ -1273,6 +1289,7 @@ int merge_facts(warehouse *wh, const config *cfg, const tz_zone *const *zones,
 out:
     fp_set_free(&m.dirty);
     arena_free(&m.scratch);
+    activation_counts_free(&m.activations);
     free(m.fresh);
     free(m.game_rank);
     keymap_free(&pay_accounts);

@@ -14,7 +14,9 @@
  *    old and new days; whose registration attributes (platform, country) or
  *    registration day change: every day it appears on (activity, payments,
  *    roles), because breakdown rows use account attributes.
- * Work is in proportion to the batch, never to the warehouse.
+ * The activations table follows every change to the devices table
+ * (activation_counts.h). Work is in proportion to the batch, never to the
+ * warehouse.
  *
  * A game that has no row yet in a fact table (its first load) has nothing to
  * read back or replace there: its rows are loaded straight into the table.

@@ -20,8 +20,9 @@
  * Platform and country are kept as a group (the pair), with a NULL platform
  * read as "other" and a NULL country as "ZZ", as the breakdowns show them.
  *
- * Tallies: when every account is read, the same scan, plus one scan of the
- * game's devices and one of its roles, also counts per day (of `days`) and
+ * Tallies: when every account is read, the same scan, plus a read of the
+ * game's activations (a few rows per day, etl/activation_counts.h) and one
+ * scan of its roles, also counts per day (of `days`) and
  * group what the daily KPIs otherwise ask the warehouse for day by day
  * through secondary indexes (a table lookup per row): activations,
  * registrations (and those with a role the same day), accounts with their

@@ -297,9 +297,9 @@ static int write_row(warehouse *wh, const char *date, const char *game_id, const
 }
 
 /* The queries, each: platform, country, figures; parameters $1 game, $2 day. */
+/* One row per cell, kept by the merge (etl/activation_counts.h). */
 static const char q_activations[] =
-    "SELECT platform, country, count(*) FROM devices WHERE game_id = $1 AND first_day = $2 "
-    "GROUP BY platform, country";
+    "SELECT platform, country, devices FROM activations WHERE game_id = $1 AND day = $2";
 static const char q_registrations[] =
     "SELECT platform, country, count(*), sum(CASE WHEN role_day = $2 THEN 1 ELSE 0 END) "
     "FROM accounts WHERE game_id = $1 AND cohort_day = $2 GROUP BY platform, country";

@@ -3,24 +3,26 @@
 # migrations that change no report (here 005, a partial index, 006 and 008,
 # wider ones, 007, the per-day first-active counts, which the upgraded
 # warehouse fills from its facts, 009, the table of parked indexes, 010,
-# which drops roles_by_account, and 011, which drops the accounts' indexes by
-# first role and first payment day) change no export either. The manifests' schema_version is the exports' layout version
+# which drops roles_by_account, 011, which drops the accounts' indexes by
+# first role and first payment day, and 012, which counts the activations
+# from the devices into a table the merge keeps and drops devices_by_day)
+# change no export either. The manifests' schema_version is the exports' layout version
 # (reports/export.h), not the warehouse's, so after the upgrade a backfill of
 # every golden day finds every report's partition up to date and touches
 # none: same bytes, same inodes, same mtimes (exports.md: a rerun's manifest differs
 # only in run_id and written_at, and an unchanged partition is not rewritten).
 # The warehouse is taken back to version 4 by hand (the indexes as 001 made
 # them, no first_actives or parked_indexes table, the version rows removed),
-# on either backend. The exports were published at version 11 here, so what shows that
+# on either backend. The exports were published at version 12 here, so what shows that
 # an upgrade leaves the manifests of a version-4 warehouse alone is their
-# schema_version: 4 at warehouse version 11 (the last check; it failed when
+# schema_version: 4 at warehouse version 12 (the last check; it failed when
 # the manifest carried the warehouse's).
 source "$(dirname "$0")/lib.sh"
 
 W=$WORK/golden
 golden_setup "$W"
 check_eq "exit codes of the two nightly runs" "$(golden_nightly "$W")" "0 0"
-check_eq "the warehouse is at version 11" "$(wh_sql "$W" "SELECT max(version) FROM schema_version")" "11"
+check_eq "the warehouse is at version 12" "$(wh_sql "$W" "SELECT max(version) FROM schema_version")" "12"
 tree_snapshot "$W/exports" >"$WORK/before"
 
 wh_sql "$W" "CREATE INDEX accounts_by_pay_day ON accounts (game_id, pay_day);
@@ -32,12 +34,14 @@ wh_sql "$W" "CREATE INDEX accounts_by_pay_day ON accounts (game_id, pay_day);
     DROP INDEX payments_by_day;
     CREATE INDEX payments_by_day ON payments (game_id, day);
     CREATE INDEX roles_by_account ON roles (game_id, account_id);
+    DROP TABLE activations;
+    CREATE INDEX devices_by_day ON devices (game_id, first_day);
     DELETE FROM schema_version WHERE version >= 5" >/dev/null
 check_eq "taken back to version 4" "$(wh_sql "$W" "SELECT max(version) FROM schema_version")" "4"
 
 run_moonstat "$W" backfill --from 2026-10-25 --to 2026-11-08
 check_eq "backfill after the upgrade: exit code" "$?" "0"
-check_eq "migrated to version 11" "$(wh_sql "$W" "SELECT max(version) FROM schema_version")" "11"
+check_eq "migrated to version 12" "$(wh_sql "$W" "SELECT max(version) FROM schema_version")" "12"
 index_def() {
     if pg_testing; then
         wh_sql "$W" "SELECT indexdef FROM pg_indexes WHERE indexname = '$1'"
@@ -54,6 +58,13 @@ def=$(index_def accounts_by_cohort)
 check "accounts_by_cohort covers platform and country again ($def)" \
     grep -qi "(game_id, cohort_day, platform, country)" <<<"$def"
 check_eq "roles_by_account is gone again" "$(index_def roles_by_account)" ""
+check_eq "devices_by_day is gone again" "$(index_def devices_by_day)" ""
+check_eq "activations counted from the devices" \
+    "$(wh_sql "$W" "SELECT game_id, day, platform, country, devices FROM activations ORDER BY 1, 2, 3, 4")" \
+    "$(wh_sql "$W" "SELECT game_id, first_day, platform, country, count(*) FROM devices
+                    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4")"
+check "the golden devices make more than 10 activation cells" \
+    test "$(wh_sql "$W" "SELECT count(*) FROM activations")" -gt 10
 check_eq "first-active counts are back: 3 games x 39 days (October, November to the 8th)" \
     "$(wh_sql "$W" "SELECT count(*) FROM first_actives")" "117"
 # The backfill records its own data_quality (its run date's partition); the

@@ -88,6 +88,7 @@ PY
 facts() {
     local t
     for t in "devices ORDER BY game_id, device_id" \
+        "activations ORDER BY game_id, day, platform, country" \
         "accounts ORDER BY game_id, account_id" \
         "roles ORDER BY game_id, server_id, role_id" \
         "activity ORDER BY game_id, day, account_id" \
