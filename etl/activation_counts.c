@@ -50,12 +50,10 @@ int activation_counts_add(activation_counts *c, uint32_t game, int64_t day, cons
     if ((id = keymap_put(&c->cells, game, key, n, &is_new)) < 0)
         return ms_error_set(err, "out of memory");
     if ((size_t)id >= c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 256;
-        int64_t *grown = realloc(c->delta, cap * sizeof *grown);
+        int64_t *grown = ms_grow(c->delta, &c->cap, (size_t)id + 1, sizeof *grown, 256);
         if (!grown)
             return ms_error_set(err, "out of memory");
         c->delta = grown;
-        c->cap = cap;
     }
     if (is_new)
         c->delta[id] = 0;
