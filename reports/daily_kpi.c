@@ -296,8 +296,8 @@ static int write_row(warehouse *wh, const char *date, const char *game_id, const
     return wh_query(wh, sql, "ttttiitiitiittititttitt", v, NULL, NULL, err) < 0 ? -1 : 0;
 }
 
-/* The queries, each: platform, country, figures; parameters $1 game, $2 day. */
-/* One row per cell, kept by the merge (etl/activation_counts.h). */
+/* The queries, each: platform, country, figures; parameters $1 game, $2 day.
+ * The activations: one row per cell, kept by the merge (etl/activation_counts.h). */
 static const char q_activations[] =
     "SELECT platform, country, devices FROM activations WHERE game_id = $1 AND day = $2";
 static const char q_registrations[] =
