@@ -30,19 +30,21 @@ void activation_counts_free(activation_counts *c)
     activation_counts_init(c);
 }
 
-int activation_counts_add(activation_counts *c, uint32_t game, int64_t day, const char *platform,
-                          const char *country, int64_t delta, ms_error *err)
+int activation_counts_add(activation_counts *c, uint32_t game, const char *day,
+                          const char *platform, const char *country, int64_t delta,
+                          ms_error *err)
 {
     char key[CELL_KEY_MAX];
-    size_t p = strlen(platform), k = strlen(country), n;
+    size_t d = strlen(day), p = strlen(platform), k = strlen(country), n;
     int64_t id;
     int is_new = 0;
-    int d = snprintf(key, sizeof key, "%" PRId64, day);
 
-    if (d < 0 || (size_t)d + p + k + 3 > sizeof key)
-        return ms_error_set(err, "activations: platform '%.32s' or country '%.32s' is too long "
-                            "(the devices table was changed by hand?)", platform, country);
-    n = (size_t)d + 1;
+    if (d + p + k + 3 > sizeof key)
+        return ms_error_set(err, "activations: day '%.24s', platform '%.32s' or country '%.32s' "
+                            "is too long (the devices table was changed by hand?)",
+                            day, platform, country);
+    memcpy(key, day, d + 1);
+    n = d + 1;
     memcpy(key + n, platform, p + 1);
     n += p + 1;
     memcpy(key + n, country, k + 1);
@@ -77,8 +79,7 @@ static int drop_row(void *ctx, int ncols, const char *const *v)
         return ms_error_set(d->err, "activations: unexpected devices row");
     for (g = 0; g < d->cfg->n_games; g++)
         if (strcmp(d->cfg->games[g].id, v[0]) == 0)
-            return activation_counts_add(d->c, (uint32_t)g, strtoll(v[1], NULL, 10), v[2], v[3],
-                                         -1, d->err);
+            return activation_counts_add(d->c, (uint32_t)g, v[1], v[2], v[3], -1, d->err);
     return 0;
 }
 

@@ -42,11 +42,14 @@ typedef struct activation_counts {
 void activation_counts_init(activation_counts *c);
 void activation_counts_free(activation_counts *c);
 
-/* Adds delta to the cell (game, day, platform, country). Returns 0, or -1
- * with err set (out of memory, a platform or country longer than the
- * warehouse's own values can be). */
-int activation_counts_add(activation_counts *c, uint32_t game, int64_t day, const char *platform,
-                          const char *country, int64_t delta, ms_error *err);
+/* Adds delta to the cell (game, day, platform, country). day is the local
+ * day in decimal, as the merge has just written it into the devices row (or
+ * read it back): one key per cell with no formatting of its own. Returns 0,
+ * or -1 with err set (out of memory, a day, platform or country longer
+ * than the warehouse's own values can be). */
+int activation_counts_add(activation_counts *c, uint32_t game, const char *day,
+                          const char *platform, const char *country, int64_t delta,
+                          ms_error *err);
 
 /* -1 in the cell of every stored devices row whose key is in the merge's
  * staging table stage_devices (etl/merge.c), i.e. of every row about to be

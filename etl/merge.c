@@ -442,7 +442,7 @@ static int device_row(merge_ctx *m, void *ctx, size_t i, const char **vals, char
     vals[4] = bufs[1];
     vals[5] = platform_name((platform)f->platform);
     vals[6] = bufs[2];
-    if (activation_counts_add(&m->activations, k->ns, d, vals[5], vals[6], 1, m->err) != 0)
+    if (activation_counts_add(&m->activations, k->ns, vals[4], vals[5], vals[6], 1, m->err) != 0)
         return -1;
     return old[i].exists ? ROW_REPLACE : ROW_NEW;
 }

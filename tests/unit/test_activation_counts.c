@@ -3,6 +3,7 @@
  * remembered (activation_counts_store then deletes cells at 0), and a
  * platform or country too long for a cell key refused with a message.
  * Storing them is tests/e2e/activation_counts.sh's, on a real warehouse. */
+#include <stdio.h>
 #include <string.h>
 
 #include "activation_counts.h"
@@ -21,11 +22,11 @@ static void test_cells(void)
     int i;
 
     activation_counts_init(&c);
-    CHECK_INT(activation_counts_add(&c, 0, 20514, "ios", "JP", 1, &err), 0);
-    CHECK_INT(activation_counts_add(&c, 0, 20514, "ios", "JP", 1, &err), 0);
-    CHECK_INT(activation_counts_add(&c, 1, 20514, "ios", "JP", 1, &err), 0); /* another game */
-    CHECK_INT(activation_counts_add(&c, 0, 20515, "ios", "JP", 1, &err), 0); /* another day */
-    CHECK_INT(activation_counts_add(&c, 0, 20514, "ios", "", 1, &err), 0);   /* no country */
+    CHECK_INT(activation_counts_add(&c, 0, "20514", "ios", "JP", 1, &err), 0);
+    CHECK_INT(activation_counts_add(&c, 0, "20514", "ios", "JP", 1, &err), 0);
+    CHECK_INT(activation_counts_add(&c, 1, "20514", "ios", "JP", 1, &err), 0); /* another game */
+    CHECK_INT(activation_counts_add(&c, 0, "20515", "ios", "JP", 1, &err), 0); /* another day */
+    CHECK_INT(activation_counts_add(&c, 0, "20514", "ios", "", 1, &err), 0);   /* no country */
     CHECK_INT((int)c.cells.count, 4);
     CHECK_INT(c.any_drop, 0);
     CHECK_INT((int)delta_of(&c, 0, "20514\0ios\0JP", 12), 2);
@@ -33,16 +34,19 @@ static void test_cells(void)
     CHECK_INT((int)delta_of(&c, 0, "20515\0ios\0JP", 12), 1);
     CHECK_INT((int)delta_of(&c, 0, "20514\0ios\0", 10), 1);
     /* "ios" + "JP" must not meet "io" + "sJP": the parts stay apart. */
-    CHECK_INT(activation_counts_add(&c, 0, 20514, "io", "sJP", 1, &err), 0);
+    CHECK_INT(activation_counts_add(&c, 0, "20514", "io", "sJP", 1, &err), 0);
     CHECK_INT((int)c.cells.count, 5);
     CHECK_INT((int)delta_of(&c, 0, "20514\0ios\0JP", 12), 2);
     /* A device moved away: the cell's sum falls, a drop is remembered. */
-    CHECK_INT(activation_counts_add(&c, 0, 20514, "ios", "JP", -2, &err), 0);
+    CHECK_INT(activation_counts_add(&c, 0, "20514", "ios", "JP", -2, &err), 0);
     CHECK_INT((int)delta_of(&c, 0, "20514\0ios\0JP", 12), 0);
     CHECK_INT(c.any_drop, 1);
     /* Many cells: the deltas grow with them. */
-    for (i = 0; i < 1000; i++)
-        CHECK_INT(activation_counts_add(&c, 2, 20000 + i, "android", "US", i, &err), 0);
+    for (i = 0; i < 1000; i++) {
+        char day[16];
+        snprintf(day, sizeof day, "%d", 20000 + i);
+        CHECK_INT(activation_counts_add(&c, 2, day, "android", "US", i, &err), 0);
+    }
     CHECK_INT((int)c.cells.count, 1005);
     CHECK_INT((int)delta_of(&c, 2, "20999\0android\0US", 16), 999);
     CHECK_INT((int)delta_of(&c, 0, "20514\0ios\0", 10), 1);
@@ -59,7 +63,7 @@ static void test_too_long(void)
     memset(platform, 'x', sizeof platform - 1);
     platform[sizeof platform - 1] = '\0';
     activation_counts_init(&c);
-    CHECK_INT(activation_counts_add(&c, 0, 20514, platform, "JP", 1, &err), -1);
+    CHECK_INT(activation_counts_add(&c, 0, "20514", platform, "JP", 1, &err), -1);
     CHECK(strstr(err.msg, "too long") != NULL);
     CHECK_INT((int)c.cells.count, 0);
     activation_counts_free(&c);
