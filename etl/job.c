@@ -47,8 +47,8 @@ typedef struct job {
     int32_t *game_date;         /* per game: the last day to compute */
     int32_t *missing_days;      /* game-days whose rates are missing (any game) */
     size_t n_missing, cap_missing;
-    uint64_t work_statements;   /* warehouse work on the compute workers' connections */
-    uint64_t work_rows, work_steps;
+    wh_work work;               /* warehouse work on other connections: the compute
+                                   workers', the merge's look-ups' (merge_lookup.h) */
     int64_t n_parked;           /* secondary indexes the store parked (load_order.h) */
     pthread_mutex_t wh_mu;      /* wh, while the compute workers run: the parked
                                  * indexes' build and the rate store take turns */
@@ -260,7 +260,7 @@ static int stage_ingest(job *j)
     if (wh_begin(j->wh, &j->err) != 0)
         goto fail;
     if (merge_facts(j->wh, j->cfg, (const tz_zone *const *)j->zones, &res.facts, res.dq,
-                    &j->err) != 0 ||
+                    &j->work, &j->err) != 0 ||
         store_files(j, &res) != 0 || dq_store(j, res.dq, &touched) != 0 ||
         (touched && export_mark_pending(j->wh, "data_quality", j->run_date, &j->err) != 0)) {
         wh_rollback(j->wh);
@@ -862,9 +862,9 @@ out:
         if (workers[i].reader) {
             uint64_t st, rows, work;
             workers[i].reader->ops->stats(workers[i].reader->db, &st, &rows, &work);
-            j->work_statements += st;
-            j->work_rows += rows;
-            j->work_steps += work;
+            j->work.statements += st;
+            j->work.rows += rows;
+            j->work.steps += work;
             warehouse_close(workers[i].reader);
         }
     free(workers);
@@ -1205,9 +1205,9 @@ int job_run(const config *cfg, const job_options *opt)
     {
         uint64_t statements, rows, work;
         j.wh->ops->stats(j.wh->db, &statements, &rows, &work);
-        statements += j.work_statements;
-        rows += j.work_rows;
-        work += j.work_steps;
+        statements += j.work.statements;
+        rows += j.work.rows;
+        work += j.work.steps;
         ms_log(MS_LOG_INFO,
                "warehouse work: %" PRIu64 " statements, %" PRIu64 " rows read, %" PRIu64 " steps",
                statements, rows, work);

@@ -11,6 +11,7 @@
 #include "activation_counts.h"
 #include "keymap.h"
 #include "load_order.h"
+#include "merge_lookup.h"
 
 /* Staging tables: one per fact kind with the target's columns, plus keys.
  * Every statement below is driven from the (small) staging table into the
@@ -39,10 +40,18 @@ static const char *const staging_ddl =
 
 int merge_prepare(warehouse *wh, ms_error *err)
 {
-    return wh_exec(wh, staging_ddl, err);
+    return lookup_prepare(wh, err) != 0 ? -1 : wh_exec(wh, staging_ddl, err);
 }
 
 /* ---- shared state --------------------------------------------------------- */
+
+/* The fact tables. A game with no row yet in one of them (its first load,
+ * a backfill into a new warehouse) has nothing to read back, merge or
+ * delete there: its rows are loaded straight into the table, which is what
+ * makes a bulk load cost one insert per row instead of five statements. */
+enum fact_kind { KIND_DEVICES, KIND_ROLES, KIND_ACTIVITY, KIND_PAYMENTS, KIND_ACCOUNTS, KIND_COUNT };
+
+struct stored_payment;
 
 typedef struct merge_ctx {
     warehouse *wh;
@@ -52,17 +61,16 @@ typedef struct merge_ctx {
     dq_counts *dq;
     ms_error *err;
     fp_set dirty;     /* (game << 32) | (uint32_t)day, +1 in the high half */
-    arena scratch;    /* strings read back from the warehouse */
+    arena scratch;    /* strings read back from the warehouse on this connection */
     unsigned char *fresh; /* [game * KIND_COUNT + kind]: no row of that kind stored yet */
     uint32_t *game_rank;  /* [game]: the rank of its id among the configured ids */
     activation_counts activations; /* the devices rows' changes, by cell */
+    lookup_runner *lookups;        /* the read-backs (merge_lookup.h) */
+    lookup_job job[KIND_COUNT];    /* by kind; activity has none */
+    unsigned char *skip;           /* [kind * n_games + game]: job[kind] stages none of its keys */
+    struct stored_payment *payment_old; /* job[KIND_PAYMENTS].out */
+    stored_mark *device_old, *role_old; /* job[KIND_DEVICES].out, job[KIND_ROLES].out */
 } merge_ctx;
-
-/* The fact tables. A game with no row yet in one of them (its first load,
- * a backfill into a new warehouse) has nothing to read back, merge or
- * delete there: its rows are loaded straight into the table, which is what
- * makes a bulk load cost one insert per row instead of five statements. */
-enum fact_kind { KIND_DEVICES, KIND_ROLES, KIND_ACTIVITY, KIND_PAYMENTS, KIND_ACCOUNTS, KIND_COUNT };
 
 static const char *const kind_table[KIND_COUNT] = {"devices", "roles", "activity", "payments",
                                                    "accounts"};
@@ -111,26 +119,12 @@ static int find_fresh(merge_ctx *m)
     return 0;
 }
 
-static int game_index(const config *cfg, const char *id)
-{
-    size_t i;
-    for (i = 0; i < cfg->n_games; i++)
-        if (strcmp(cfg->games[i].id, id) == 0)
-            return (int)i;
-    return -1;
-}
-
 static int mark_dirty(merge_ctx *m, int game, int64_t day)
 {
     uint64_t key = ((uint64_t)(game + 1) << 32) | (uint32_t)(int32_t)day;
     if (fp_set_add(&m->dirty, key, 0, 0, NULL) < 0)
         return ms_error_set(m->err, "out of memory");
     return 0;
-}
-
-static const char *dup_scratch(merge_ctx *m, const char *s)
-{
-    return s ? arena_strndup(&m->scratch, s, strlen(s)) : NULL;
 }
 
 static int load_begin(merge_ctx *m, const char *table, const char *cols, const char *types)
@@ -152,30 +146,6 @@ static int load_end(merge_ctx *m)
     return m->wh->ops->load_end(m->wh->db, m->err);
 }
 
-/* A mark read back from the warehouse: (ts, eid) and its day. */
-typedef struct stored_mark {
-    int exists;
-    first_mark mark;
-    int64_t day;
-} stored_mark;
-
-static int stored_from(merge_ctx *m, stored_mark *s, const char *ts, const char *eid,
-                       const char *day)
-{
-    if (!ts || !eid) {
-        s->exists = 0;
-        return 0;
-    }
-    s->exists = 1;
-    s->mark.ts = strtoll(ts, NULL, 10);
-    s->mark.eid = dup_scratch(m, eid);
-    if (!s->mark.eid)
-        return ms_error_set(m->err, "out of memory");
-    s->mark.eid_len = (uint32_t)strlen(eid);
-    s->day = day ? strtoll(day, NULL, 10) : 0;
-    return 0;
-}
-
 /* Decimal text of v, as "%" PRId64 writes it: a few million of these per
  * first load (every timestamp and day of every row), where snprintf's
  * format parsing was 0.3 s of the 5M event store. */
@@ -195,54 +165,7 @@ static void fmt_i64(char out[24], int64_t v)
     out[i] = '\0';
 }
 
-/* ---- the shared shape: stage keys, read back, write the changed rows ------- */
-
-/* How the key of a keymap entry becomes stage_keys (k1, k2). */
-enum key_shape {
-    KEY_ONE,          /* k1 = key */
-    KEY_TWO,          /* key = k1 NUL k2 */
-    KEY_ORDER_STATUS  /* key = order_id NUL 'p'|'r': k1 = order_id, k2 = paid|refunded */
-};
-
-/* Stages the keys of km whose game already has rows of this kind, in the
- * table's key order (load_order.h): the read-back that joins them with the
- * table then probes its key index from one end to the other, neighbouring
- * pages one after another, instead of at random (a night's 88K accounts:
- * 0.83 s in first-seen order). Sets *staged to the number of keys staged
- * (no read-back is needed at 0). */
-static int stage_keys(merge_ctx *m, const keymap *km, int kind, enum key_shape shape,
-                      size_t *staged)
-{
-    uint32_t *order = NULL;
-    size_t n;
-    int any_fresh, any_stored, rc = -1;
-    *staged = 0;
-    kind_mix(m, kind, &any_fresh, &any_stored);
-    if (!any_stored || km->count == 0)
-        return 0; /* every game's first load: nothing to read back, nothing to sort */
-    if (!(order = load_order_by_key(km, m->game_rank)))
-        return ms_error_set(m->err, "out of memory");
-    if (load_begin(m, "stage_keys", "game_id,k1,k2", "ttt") != 0)
-        goto out;
-    for (n = 0; n < km->count; n++) {
-        const keymap_entry *k = keymap_at(km, order[n]);
-        const char *second = k->key + strlen(k->key) + 1;
-        const char *vals[3] = {m->cfg->games[k->ns].id, k->key, NULL};
-        if (is_fresh(m, k->ns, kind))
-            continue;
-        if (shape == KEY_TWO)
-            vals[2] = second;
-        else if (shape == KEY_ORDER_STATUS)
-            vals[2] = *second == 'p' ? "paid" : "refunded";
-        if (load_row(m, vals) != 0)
-            goto out;
-        (*staged)++;
-    }
-    rc = load_end(m);
-out:
-    free(order);
-    return rc;
-}
+/* ---- the shared shape: write the changed rows (their stored rows read back) -- */
 
 /* Fills vals (and the 24-byte bufs it may point into) for row i; returns
  * ROW_NEW to write a row the table does not hold, ROW_REPLACE to write one
@@ -339,45 +262,6 @@ out:
 
 /* ---- devices ---------------------------------------------------------------- */
 
-typedef struct lookup_ctx {
-    merge_ctx *m;
-    const keymap *keys;
-    stored_mark *old;
-    int key_parts;    /* 1: key = k1; 2: key = k1 NUL k2 */
-} lookup_ctx;
-
-/* Row: game_id, k1, [k2,] ts, eid, day */
-static int read_stored_mark(void *ctx, int ncols, const char *const *v)
-{
-    lookup_ctx *l = ctx;
-    char key[1024];
-    size_t kn;
-    int g = game_index(l->m->cfg, v[0]);
-    int64_t id;
-    int base = 1 + l->key_parts;
-    (void)ncols;
-    if (g < 0)
-        return 0;
-    if (l->key_parts == 1) {
-        kn = strlen(v[1]);
-        if (kn >= sizeof key)
-            return 0;
-        memcpy(key, v[1], kn);
-    } else {
-        size_t a = strlen(v[1]), b = strlen(v[2]);
-        if (a + b + 1 >= sizeof key)
-            return 0;
-        memcpy(key, v[1], a);
-        key[a] = '\0';
-        memcpy(key + a + 1, v[2], b);
-        kn = a + 1 + b;
-    }
-    id = keymap_get(l->keys, (uint32_t)g, key, kn);
-    if (id < 0)
-        return 0;
-    return stored_from(l->m, &l->old[id], v[base], v[base + 1], v[base + 2]) ? -1 : 0;
-}
-
 /* A first-seen fact of the batch against the stored one: 0 when the stored
  * one stays (it is earlier or the same); 1 when the batch's is new or
  * earlier, with its local day in *day and both days marked dirty; -1 on
@@ -394,32 +278,17 @@ static int first_moved(merge_ctx *m, uint32_t game, const first_mark *f, const s
     return 1;
 }
 
-/* Devices and roles: stage the keys, read the stored marks back, write the
- * rows whose first mark is new or earlier. */
-static int merge_first_seen(merge_ctx *m, const keymap *km, int kind, enum key_shape shape,
-                            const char *lookup_sql, const fact_writer *w, row_fn row)
+/* Devices and roles: wait for the stored marks (submit_lookups), write
+ * the rows whose first mark is new or earlier. */
+static int merge_first_seen(merge_ctx *m, int kind, const fact_writer *w, row_fn row,
+                            stored_mark *old)
 {
-    stored_mark *old = NULL;
-    lookup_ctx l;
-    size_t staged;
-    int rc = -1;
-
-    if (km->count == 0)
-        return 0;
-    if (!(old = calloc(km->count, sizeof *old)))
-        return ms_error_set(m->err, "out of memory");
-    if (stage_keys(m, km, kind, shape, &staged) != 0)
-        goto out;
-    l.m = m;
-    l.keys = km;
-    l.old = old;
-    l.key_parts = shape == KEY_TWO ? 2 : 1;
-    if (staged && wh_query(m->wh, lookup_sql, "", NULL, read_stored_mark, &l, m->err) < 0)
-        goto out;
-    rc = write_rows(m, w, km, row, old);
-out:
-    free(old);
-    return rc;
+    lookup_job *job = &m->job[kind];
+    if (!job->keys)
+        return 0; /* no key of the kind in the batch */
+    if (lookup_wait(m->lookups, job, m->err) != 0)
+        return -1;
+    return write_rows(m, w, job->keys, row, old);
 }
 
 static int device_row(merge_ctx *m, void *ctx, size_t i, const char **vals, char (*bufs)[24])
@@ -470,11 +339,7 @@ static const fact_writer device_writer = {
 
 static int merge_devices(merge_ctx *m)
 {
-    if (merge_first_seen(m, &m->b->devices, KIND_DEVICES, KEY_ONE,
-                         "SELECT d.game_id, d.device_id, d.first_ts, d.first_eid, d.first_day "
-                         "FROM stage_keys k CROSS JOIN devices d WHERE d.game_id = k.game_id "
-                         "AND d.device_id = k.k1",
-                         &device_writer, device_row) != 0)
+    if (merge_first_seen(m, KIND_DEVICES, &device_writer, device_row, m->device_old) != 0)
         return -1;
     return activation_counts_store(&m->activations, m->wh, m->cfg, m->err);
 }
@@ -518,11 +383,7 @@ static const fact_writer role_writer = {
 
 static int merge_roles(merge_ctx *m)
 {
-    return merge_first_seen(m, &m->b->roles, KIND_ROLES, KEY_TWO,
-                            "SELECT r.game_id, r.server_id, r.role_id, r.first_ts, r.first_eid, "
-                            "r.first_day FROM stage_keys k CROSS JOIN roles r WHERE "
-                            "r.game_id = k.game_id AND r.server_id = k.k1 AND r.role_id = k.k2",
-                            &role_writer, role_row);
+    return merge_first_seen(m, KIND_ROLES, &role_writer, role_row, m->role_old);
 }
 
 /* ---- activity ------------------------------------------------------------------ */
@@ -534,7 +395,7 @@ static int read_dirty_row(void *ctx, int ncols, const char *const *v)
     (void)ncols;
     if (!v[0] || !v[1])
         return 0;
-    g = game_index(m->cfg, v[0]);
+    g = lookup_game_index(m->cfg, v[0]);
     if (g < 0)
         return 0;
     return mark_dirty(m, g, strtoll(v[1], NULL, 10)) ? -1 : 0;
@@ -641,40 +502,6 @@ typedef struct stored_payment {
     int paid_real;     /* status paid and not sandbox */
 } stored_payment;
 
-typedef struct pay_lookup {
-    merge_ctx *m;
-    stored_payment *old;
-} pay_lookup;
-
-/* Row: game_id, order_id, status, ts, eid, day, account_id, sandbox */
-static int read_stored_payment(void *ctx, int ncols, const char *const *v)
-{
-    pay_lookup *l = ctx;
-    char key[258];
-    size_t n = strlen(v[1]);
-    int g = game_index(l->m->cfg, v[0]);
-    int64_t id;
-    (void)ncols;
-    if (g < 0 || n > 256)
-        return 0;
-    memcpy(key, v[1], n);
-    key[n] = '\0';
-    key[n + 1] = strcmp(v[2], "paid") == 0 ? 'p' : 'r';
-    id = keymap_get(&l->m->b->payments, (uint32_t)g, key, n + 2);
-    if (id < 0)
-        return 0;
-    if (stored_from(l->m, &l->old[id].m, v[3], v[4], v[5]) != 0)
-        return -1;
-    l->old[id].account_id = dup_scratch(l->m, v[6]);
-    l->old[id].paid_real = key[n + 1] == 'p' && strcmp(v[7], "0") == 0;
-    return l->old[id].account_id ? 0 : ms_error_set(l->m->err, "out of memory");
-}
-
-/* Accounts whose first paid payment must be recomputed: (game, account). */
-typedef struct account_keys {
-    keymap set;
-} account_keys;
-
 typedef struct payment_rows {
     const stored_payment *old;
     keymap *pay_accounts;   /* accounts whose first paid payment may move */
@@ -745,35 +572,16 @@ static const fact_writer payment_writer = {
 
 static int merge_payments(merge_ctx *m, keymap *pay_accounts, keymap *new_refunds)
 {
-    const fact_batch *b = m->b;
-    stored_payment *old = NULL;
-    pay_lookup l;
     payment_rows rows;
-    size_t staged;
-    int rc = -1;
 
-    if (b->payments.count == 0)
-        return 0;
-    if (!(old = calloc(b->payments.count, sizeof *old)))
-        return ms_error_set(m->err, "out of memory");
-    if (stage_keys(m, &b->payments, KIND_PAYMENTS, KEY_ORDER_STATUS, &staged) != 0)
-        goto out;
-    l.m = m;
-    l.old = old;
-    if (staged &&
-        wh_query(m->wh,
-                 "SELECT p.game_id, p.order_id, p.status, p.ts, p.eid, p.day, p.account_id, "
-                 "p.sandbox FROM stage_keys k CROSS JOIN payments p WHERE p.game_id = k.game_id AND "
-                 "p.order_id = k.k1 AND p.status = k.k2",
-                 "", NULL, read_stored_payment, &l, m->err) < 0)
-        goto out;
-    rows.old = old;
+    if (!m->job[KIND_PAYMENTS].keys)
+        return 0; /* no payment in the batch */
+    if (lookup_wait(m->lookups, &m->job[KIND_PAYMENTS], m->err) != 0)
+        return -1;
+    rows.old = m->payment_old;
     rows.pay_accounts = pay_accounts;
     rows.new_refunds = new_refunds;
-    rc = write_rows(m, &payment_writer, &b->payments, payment_row, &rows);
-out:
-    free(old);
-    return rc;
+    return write_rows(m, &payment_writer, &m->b->payments, payment_row, &rows);
 }
 
 /* refund_without_payment: refund transitions new in this run whose order has
@@ -799,80 +607,17 @@ static int count_refunds_without_payment(merge_ctx *m, const keymap *new_refunds
 
 /* ---- accounts ------------------------------------------------------------------ */
 
-typedef struct attr_mark {
-    first_mark mark;
-    int64_t day;
-    const char *platform;
-    const char *country;
-} attr_mark;
-
-/* One account as stored (or as it becomes). */
-typedef struct account_row {
-    int exists;
-    attr_mark reg, act, pay;
-    first_mark role;
-    int64_t role_day;
-    int has_cohort;
-    int64_t cohort_day;
-    const char *platform, *country;
-} account_row;
-
 typedef struct acct_lookup {
     merge_ctx *m;
     const keymap *keys;
     account_row *rows;
 } acct_lookup;
 
-static int read_attr_mark(merge_ctx *m, attr_mark *a, const char *const *v)
-{
-    stored_mark s;
-    if (stored_from(m, &s, v[0], v[1], v[2]) != 0)
-        return -1;
-    if (!s.exists) {
-        memset(a, 0, sizeof *a);
-        return 0;
-    }
-    a->mark = s.mark;
-    a->day = s.day;
-    a->platform = dup_scratch(m, v[3] ? v[3] : "other");
-    a->country = dup_scratch(m, v[4] ? v[4] : "ZZ");
-    return a->platform && a->country ? 0 : ms_error_set(m->err, "out of memory");
-}
-
-/* Row: game_id, account_id, reg x5, act x5, role x3, pay x5, cohort_day, platform, country */
-static int read_account_row(void *ctx, int ncols, const char *const *v)
-{
-    acct_lookup *l = ctx;
-    int g = game_index(l->m->cfg, v[0]);
-    int64_t id;
-    account_row *r;
-    stored_mark role;
-    (void)ncols;
-    if (g < 0)
-        return 0;
-    id = keymap_get(l->keys, (uint32_t)g, v[1], strlen(v[1]));
-    if (id < 0)
-        return 0;
-    r = &l->rows[id];
-    r->exists = 1;
-    if (read_attr_mark(l->m, &r->reg, v + 2) != 0 || read_attr_mark(l->m, &r->act, v + 7) != 0 ||
-        stored_from(l->m, &role, v[12], v[13], v[14]) != 0 ||
-        read_attr_mark(l->m, &r->pay, v + 15) != 0)
-        return -1;
-    r->role = role.exists ? role.mark : (first_mark){0, NULL, 0};
-    r->role_day = role.day;
-    r->has_cohort = v[20] != NULL;
-    r->cohort_day = v[20] ? strtoll(v[20], NULL, 10) : 0;
-    r->platform = v[21] ? dup_scratch(l->m, v[21]) : NULL;
-    r->country = v[22] ? dup_scratch(l->m, v[22]) : NULL;
-    return 0;
-}
-
 /* Row: game_id, account_id, ts, eid, day, platform, country (paid, not sandbox). */
 static int read_first_pay(void *ctx, int ncols, const char *const *v)
 {
     acct_lookup *l = ctx;
-    int g = game_index(l->m->cfg, v[0]);
+    int g = lookup_game_index(l->m->cfg, v[0]);
     int64_t id;
     attr_mark cand;
     (void)ncols;
@@ -886,7 +631,9 @@ static int read_first_pay(void *ctx, int ncols, const char *const *v)
     cand.mark.eid_len = (uint32_t)strlen(v[3]);
     if (!first_mark_less(&cand.mark, &l->rows[id].pay.mark))
         return 0;
-    return read_attr_mark(l->m, &l->rows[id].pay, v + 2);
+    if (attr_mark_from(&l->rows[id].pay, &l->m->scratch, v + 2) != 0)
+        return ms_error_set(l->m->err, "out of memory");
+    return 0;
 }
 
 static int same_str(const char *a, const char *b)
@@ -1126,101 +873,123 @@ static void first_pay_from_batch(merge_ctx *m, account_rows *a)
     }
 }
 
-static int merge_accounts(merge_ctx *m, const keymap *pay_accounts)
+/* The accounts to look at: those of the batch (first, with the batch's ids)
+ * and those whose paid payments changed; their stored rows are read back
+ * by job[KIND_ACCOUNTS]. a->keys points to keys; a's arrays are freed by
+ * account_rows_free. */
+static int submit_accounts(merge_ctx *m, account_rows *a, keymap *keys,
+                           const keymap *pay_accounts)
 {
     const fact_batch *b = m->b;
-    keymap keys;
-    account_rows a;
-    acct_lookup l;
-    uint32_t *order = NULL;
-    size_t i, n, staged = 0;
-    int any_stored = 0, rc = -1, is_new;
+    lookup_job *job = &m->job[KIND_ACCOUNTS];
+    size_t i, n;
+    int is_new;
 
-    memset(&a, 0, sizeof a);
-    /* The accounts to look at: those of the batch and those whose paid
-     * payments changed. Ids of the batch's accounts stay the same. */
-    keymap_init(&keys);
-    if (keymap_reserve(&keys, b->accounts.count + pay_accounts->count) != 0)
+    if (keymap_reserve(keys, b->accounts.count + pay_accounts->count) != 0)
         goto oom;
     for (i = 0; i < b->accounts.count; i++) {
         const keymap_entry *k = keymap_at(&b->accounts, (uint32_t)i);
-        if (keymap_put_hashed(&keys, k->ns, k->key, k->len, k->hash, &is_new) != (int64_t)i)
+        if (keymap_put_hashed(keys, k->ns, k->key, k->len, k->hash, &is_new) != (int64_t)i)
             goto oom; /* ids 0.. in batch order: the batch's keys are distinct */
     }
     for (i = 0; i < pay_accounts->count; i++) {
         const keymap_entry *k = keymap_at(pay_accounts, (uint32_t)i);
-        if (keymap_put_hashed(&keys, k->ns, k->key, k->len, k->hash, &is_new) < 0)
+        if (keymap_put_hashed(keys, k->ns, k->key, k->len, k->hash, &is_new) < 0)
             goto oom;
     }
-    n = keys.count;
-    if (n == 0) {
-        rc = 0;
-        goto out;
-    }
-    a.keys = &keys;
-    a.rows = calloc(n, sizeof *a.rows);
-    a.olds = calloc(n, sizeof *a.olds);
-    a.countries = calloc(n, sizeof *a.countries);
-    if (!a.rows || !a.olds || !a.countries)
+    if ((n = keys->count) == 0)
+        return 0;
+    a->keys = keys;
+    a->rows = calloc(n, sizeof *a->rows);
+    a->olds = calloc(n, sizeof *a->olds);
+    a->countries = calloc(n, sizeof *a->countries);
+    if (!a->rows || !a->olds || !a->countries)
         goto oom;
-    /* Keys are looked up unless both the account and its payments are
-     * known to be absent (pay_from_batch); in key order, as stage_keys. */
-    for (i = 0; i < m->cfg->n_games; i++)
-        any_stored |= !pay_from_batch(m, (uint32_t)i);
-    if (any_stored && !(order = load_order_by_key(&keys, m->game_rank)))
-        goto oom;
-    if (load_begin(m, "stage_keys", "game_id,k1,k2", "ttt") != 0)
-        goto out;
-    for (i = 0; order && i < n; i++) {
-        const keymap_entry *k = keymap_at(&keys, order[i]);
+    /* Looked up unless both the account and its payments are known to be
+     * absent (pay_from_batch: skip). */
+    job->keys = keys;
+    job->shape = KEY_ONE;
+    job->skip = m->skip + (size_t)KIND_ACCOUNTS * m->cfg->n_games;
+    job->sql = "SELECT a.game_id, a.account_id, a.reg_ts, a.reg_eid, a.reg_day, a.reg_platform, "
+               "a.reg_country, a.act_ts, a.act_eid, a.act_day, a.act_platform, a.act_country, "
+               "a.role_ts, a.role_eid, a.role_day, a.pay_ts, a.pay_eid, a.pay_day, "
+               "a.pay_platform, a.pay_country, a.cohort_day, a.platform, a.country "
+               "FROM lookup_keys k CROSS JOIN accounts a WHERE a.game_id = k.game_id AND "
+               "a.account_id = k.k1";
+    job->row = lookup_read_account;
+    job->out = a->rows;
+    lookup_submit(m->lookups, job);
+    return 0;
+oom:
+    return ms_error_set(m->err, "out of memory");
+}
+
+static void account_rows_free(account_rows *a)
+{
+    free(a->rows);
+    free((account_row *)a->olds);
+    free(a->countries);
+    free(a->moved);
+}
+
+/* The first paid payment of the accounts whose paid payments changed
+ * (pay_accounts), recomputed from the payments table (merged already), so
+ * that a retried or late callback can only make it earlier. Every other
+ * account keeps the one stored in its row: each write of a paid payment
+ * puts its account, and the account of the paid row it replaces, in
+ * pay_accounts, so a stored account's pay_* is always the first of its
+ * paid payments (only the merge writes payments and accounts). Games where
+ * pay_from_batch holds take theirs from the batch. */
+static int recompute_first_pay(merge_ctx *m, account_rows *a, const keymap *pay_accounts)
+{
+    uint32_t *order = NULL;
+    size_t i, staged = 0;
+    acct_lookup l;
+    int rc = -1;
+
+    if (pay_accounts->count && !(order = load_order_by_key(pay_accounts, m->game_rank)))
+        return ms_error_set(m->err, "out of memory");
+    for (i = 0; order && i < pay_accounts->count; i++) {
+        const keymap_entry *k = keymap_at(pay_accounts, order[i]);
         const char *vals[3] = {m->cfg->games[k->ns].id, k->key, NULL};
-        if (pay_from_batch(m, k->ns))
-            continue;
-        if (load_row(m, vals) != 0)
+        int64_t id = keymap_get_hashed(a->keys, k->ns, k->key, k->len, k->hash);
+        if (id < 0 || pay_from_batch(m, k->ns))
+            continue; /* the first cannot happen: pay_accounts are among the keys */
+        memset(&a->rows[id].pay, 0, sizeof a->rows[id].pay);
+        if ((staged == 0 && load_begin(m, "stage_keys", "game_id,k1,k2", "ttt") != 0) ||
+            load_row(m, vals) != 0)
             goto out;
         staged++;
     }
-    if (load_end(m) != 0)
-        goto out;
     l.m = m;
-    l.keys = &keys;
-    l.rows = a.rows;
+    l.keys = a->keys;
+    l.rows = a->rows;
     if (staged &&
-        wh_query(m->wh,
-                 "SELECT a.game_id, a.account_id, a.reg_ts, a.reg_eid, a.reg_day, a.reg_platform, "
-                 "a.reg_country, a.act_ts, a.act_eid, a.act_day, a.act_platform, a.act_country, "
-                 "a.role_ts, a.role_eid, a.role_day, a.pay_ts, a.pay_eid, a.pay_day, "
-                 "a.pay_platform, a.pay_country, a.cohort_day, a.platform, a.country "
-                 "FROM stage_keys k CROSS JOIN accounts a WHERE a.game_id = k.game_id AND "
-                 "a.account_id = k.k1",
-                 "", NULL, read_account_row, &l, m->err) < 0)
+        (load_end(m) != 0 ||
+         wh_query(m->wh,
+                  "SELECT p.game_id, p.account_id, p.ts, p.eid, p.day, p.platform, p.country "
+                  "FROM stage_keys k CROSS JOIN payments p WHERE p.game_id = k.game_id AND "
+                  "p.account_id = k.k1 AND p.status = 'paid' AND p.sandbox = 0",
+                  "", NULL, read_first_pay, &l, m->err) < 0))
         goto out;
-    memcpy((account_row *)a.olds, a.rows, n * sizeof *a.rows);
-    /* The first paid payment is recomputed from the payments table (already
-     * merged), so a retried or late callback can only make it earlier. */
-    for (i = 0; i < n; i++)
-        memset(&a.rows[i].pay, 0, sizeof a.rows[i].pay);
-    if (staged &&
-        wh_query(m->wh,
-                 "SELECT p.game_id, p.account_id, p.ts, p.eid, p.day, p.platform, p.country "
-                 "FROM stage_keys k CROSS JOIN payments p WHERE p.game_id = k.game_id AND "
-                 "p.account_id = k.k1 AND p.status = 'paid' AND p.sandbox = 0",
-                 "", NULL, read_first_pay, &l, m->err) < 0)
-        goto out;
-    first_pay_from_batch(m, &a);
-    if ((rc = write_rows(m, &account_writer, &keys, account_row_out, &a)) == 0)
-        rc = mark_moved_days(m, &keys, a.moved, a.n_moved);
-    goto out;
-oom:
-    ms_error_set(m->err, "out of memory");
+    first_pay_from_batch(m, a);
+    rc = 0;
 out:
     free(order);
-    free(a.rows);
-    free((account_row *)a.olds);
-    free(a.countries);
-    free(a.moved);
-    keymap_free(&keys);
     return rc;
+}
+
+static int merge_accounts(merge_ctx *m, account_rows *a, const keymap *pay_accounts)
+{
+    if (!m->job[KIND_ACCOUNTS].keys)
+        return 0; /* no account to look at */
+    if (lookup_wait(m->lookups, &m->job[KIND_ACCOUNTS], m->err) != 0)
+        return -1;
+    memcpy((account_row *)a->olds, a->rows, a->keys->count * sizeof *a->rows);
+    if (recompute_first_pay(m, a, pay_accounts) != 0 ||
+        write_rows(m, &account_writer, a->keys, account_row_out, a) != 0)
+        return -1;
+    return mark_moved_days(m, a->keys, a->moved, a->n_moved);
 }
 
 /* ---- dirty days ------------------------------------------------------------------ */
@@ -1252,14 +1021,105 @@ static int write_dirty(merge_ctx *m)
                    m->err);
 }
 
+/* ---- the read-backs (merge_lookup.h) ---------------------------------------------- */
+
+/* Row: game_id, order_id, status, ts, eid, day, account_id, sandbox */
+static int read_stored_payment(lookup_job *job, const char *const *v)
+{
+    stored_payment *old = job->out;
+    char key[258];
+    size_t n = strlen(v[1]);
+    int g = lookup_game_index(job->cfg, v[0]);
+    int64_t id;
+    if (g < 0 || n > 256)
+        return 0;
+    memcpy(key, v[1], n);
+    key[n] = '\0';
+    key[n + 1] = strcmp(v[2], "paid") == 0 ? 'p' : 'r';
+    id = keymap_get(job->keys, (uint32_t)g, key, n + 2);
+    if (id < 0)
+        return 0;
+    if (stored_mark_from(&old[id].m, job->scratch, v[3], v[4], v[5]) != 0 ||
+        !(old[id].account_id = arena_strndup(job->scratch, v[6], strlen(v[6]))))
+        return ms_error_set(&job->err, "out of memory");
+    old[id].paid_real = key[n + 1] == 'p' && strcmp(v[7], "0") == 0;
+    return 0;
+}
+
+/* Submits job[kind] for the batch's keys km, with out = km->count zeroed
+ * elements of `size` bytes (in *out, the caller's to free). Nothing when
+ * the batch has no such key. */
+static int submit_lookup(merge_ctx *m, int kind, const keymap *km, enum key_shape shape,
+                         const char *sql, lookup_row_fn row, size_t size, void **out)
+{
+    lookup_job *job = &m->job[kind];
+    if (km->count == 0)
+        return 0;
+    if (!(*out = calloc(km->count, size)))
+        return ms_error_set(m->err, "out of memory");
+    job->keys = km;
+    job->shape = shape;
+    job->skip = m->skip + (size_t)kind * m->cfg->n_games;
+    job->sql = sql;
+    job->row = row;
+    job->out = *out;
+    lookup_submit(m->lookups, job);
+    return 0;
+}
+
+/* Starts the runner and the read-backs of payments, devices and roles
+ * (the accounts' follow once the payments are merged). The runner gets a
+ * connection of its own when the run has threads and some game has rows to
+ * read back; a first load reads nothing back. */
+static int submit_lookups(merge_ctx *m)
+{
+    size_t g, n = m->cfg->n_games;
+    int kind, own = 0;
+    if (!(m->skip = calloc((size_t)KIND_COUNT * (n ? n : 1), 1)))
+        return ms_error_set(m->err, "out of memory");
+    for (g = 0; g < n; g++)
+        for (kind = 0; kind < KIND_COUNT; kind++) {
+            unsigned char skip = (unsigned char)(kind == KIND_ACCOUNTS
+                                                     ? pay_from_batch(m, (uint32_t)g)
+                                                     : is_fresh(m, (uint32_t)g, kind));
+            m->skip[(size_t)kind * n + g] = skip;
+            own |= kind != KIND_ACTIVITY && !skip;
+        }
+    own = own && config_thread_count(m->cfg) > 1;
+    if (!(m->lookups = lookup_runner_new(m->wh, m->cfg, m->game_rank, own, m->err)))
+        return -1;
+    return submit_lookup(m, KIND_PAYMENTS, &m->b->payments, KEY_ORDER_STATUS,
+                         "SELECT p.game_id, p.order_id, p.status, p.ts, p.eid, p.day, "
+                         "p.account_id, p.sandbox FROM lookup_keys k CROSS JOIN payments p "
+                         "WHERE p.game_id = k.game_id AND p.order_id = k.k1 AND p.status = k.k2",
+                         read_stored_payment, sizeof *m->payment_old,
+                         (void **)&m->payment_old) != 0 ||
+                   submit_lookup(m, KIND_DEVICES, &m->b->devices, KEY_ONE,
+                                 "SELECT d.game_id, d.device_id, d.first_ts, d.first_eid, "
+                                 "d.first_day FROM lookup_keys k CROSS JOIN devices d WHERE "
+                                 "d.game_id = k.game_id AND d.device_id = k.k1",
+                                 lookup_read_mark, sizeof *m->device_old,
+                                 (void **)&m->device_old) != 0 ||
+                   submit_lookup(m, KIND_ROLES, &m->b->roles, KEY_TWO,
+                                 "SELECT r.game_id, r.server_id, r.role_id, r.first_ts, "
+                                 "r.first_eid, r.first_day FROM lookup_keys k CROSS JOIN roles r "
+                                 "WHERE r.game_id = k.game_id AND r.server_id = k.k1 AND "
+                                 "r.role_id = k.k2",
+                                 lookup_read_mark, sizeof *m->role_old, (void **)&m->role_old) != 0
+               ? -1
+               : 0;
+}
+
 int merge_facts(warehouse *wh, const config *cfg, const tz_zone *const *zones,
-                const fact_batch *batch, dq_counts *dq, ms_error *err)
+                const fact_batch *batch, dq_counts *dq, wh_work *work, ms_error *err)
 {
     merge_ctx m;
-    keymap pay_accounts, new_refunds;
+    keymap pay_accounts, new_refunds, account_keys;
+    account_rows accounts;
     int rc = -1;
 
     memset(&m, 0, sizeof m);
+    memset(&accounts, 0, sizeof accounts);
     m.wh = wh;
     m.cfg = cfg;
     m.zones = zones;
@@ -1271,6 +1131,7 @@ int merge_facts(warehouse *wh, const config *cfg, const tz_zone *const *zones,
     activation_counts_init(&m.activations);
     keymap_init(&pay_accounts);
     keymap_init(&new_refunds);
+    keymap_init(&account_keys);
     if (!(m.game_rank = calloc(cfg->n_games ? cfg->n_games : 1, sizeof *m.game_rank))) {
         ms_error_set(err, "out of memory");
         goto out;
@@ -1279,14 +1140,25 @@ int merge_facts(warehouse *wh, const config *cfg, const tz_zone *const *zones,
         for (size_t h = 0; h < cfg->n_games; h++)
             m.game_rank[g] += strcmp(cfg->games[h].id, cfg->games[g].id) < 0;
 
-    if (merge_prepare(wh, err) != 0 || find_fresh(&m) != 0 ||
+    /* The read-backs run ahead (on a thread of their own when the run has
+     * threads): activity, which needs none, is written while the devices'
+     * and roles' are read, and the three while the accounts' are. */
+    if (merge_prepare(wh, err) != 0 || find_fresh(&m) != 0 || submit_lookups(&m) != 0 ||
         merge_payments(&m, &pay_accounts, &new_refunds) != 0 ||
-        merge_devices(&m) != 0 || merge_roles(&m) != 0 || merge_activity(&m) != 0 ||
-        merge_accounts(&m, &pay_accounts) != 0 ||
+        submit_accounts(&m, &accounts, &account_keys, &pay_accounts) != 0 ||
+        merge_activity(&m) != 0 || merge_devices(&m) != 0 || merge_roles(&m) != 0 ||
+        merge_accounts(&m, &accounts, &pay_accounts) != 0 ||
         count_refunds_without_payment(&m, &new_refunds) != 0 || write_dirty(&m) != 0)
         goto out;
     rc = 0;
 out:
+    lookup_runner_free(m.lookups, work); /* first: its jobs point into what follows */
+    account_rows_free(&accounts);
+    keymap_free(&account_keys);
+    free(m.payment_old);
+    free(m.device_old);
+    free(m.role_old);
+    free(m.skip);
     fp_set_free(&m.dirty);
     arena_free(&m.scratch);
     activation_counts_free(&m.activations);

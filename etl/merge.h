@@ -15,8 +15,10 @@
  *    registration day change: every day it appears on (activity, payments,
  *    roles), because breakdown rows use account attributes.
  * The activations table follows every change to the devices table
- * (activation_counts.h). Work is in proportion to the batch, never to the
- * warehouse.
+ * (activation_counts.h). The stored rows are read back by
+ * merge_lookup.h, on a connection and a thread of their own when the run
+ * has threads, while this connection writes. Work is in proportion to the
+ * batch, never to the warehouse.
  *
  * A game that has no row yet in a fact table (its first load) has nothing to
  * read back or replace there: its rows are loaded straight into the table.
@@ -35,9 +37,11 @@
 
 /* Merges batch into the warehouse, inserts the dirty days, and adds the
  * implicit_registrations and refund_without_payment counts of this run to
- * dq (n_games + 1 entries). Returns 0 or -1 (err set). */
+ * dq (n_games + 1 entries). The warehouse work done on a connection of its
+ * own (the read-backs, merge_lookup.h) is added to *work. Returns 0 or -1
+ * (err set). */
 int merge_facts(warehouse *wh, const config *cfg, const tz_zone *const *zones,
-                const fact_batch *batch, dq_counts *dq, ms_error *err);
+                const fact_batch *batch, dq_counts *dq, wh_work *work, ms_error *err);
 
 /* Creates the temporary staging tables on this connection (idempotent). */
 int merge_prepare(warehouse *wh, ms_error *err);

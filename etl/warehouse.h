@@ -69,6 +69,12 @@ typedef struct warehouse_ops {
     int (*set_threads)(void *db, size_t n, ms_error *err);
 } warehouse_ops;
 
+/* Warehouse work (what ops->stats counts) done on a connection the run
+ * closes before its end, to be added to the run's log line. */
+typedef struct wh_work {
+    uint64_t statements, rows, steps;
+} wh_work;
+
 typedef struct warehouse {
     const warehouse_ops *ops;
     void *db;
