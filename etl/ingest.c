@@ -31,6 +31,7 @@
 
 #include "line_reader.h"
 #include "publish.h"
+#include "run_ids.h"
 
 #define QUARANTINE_KEEP 65536u   /* bytes of a rejected line kept verbatim */
 #define MAX_READERS 64           /* the bound of the `threads` setting */
@@ -432,58 +433,9 @@ static int add_file(ingested_file **files, size_t *n, size_t *cap, const char *r
     return 0;
 }
 
-/* The run's event ids, and what their number is projected from. Growing
- * the set by doubling cost the fold (the read's critical path) a rehash of
- * every id at each step: 0.61 s of the 5M-event first load's 2.5 s read.
- * So once a kind of file (plain, gzip) has shown its ids per on-disk byte
- * on 1/64 of its planned bytes, a growth makes room for the ids the rest of
- * the planned bytes should hold, in one step. The projection only sizes the
- * table: what is counted does not depend on it. A wrong one costs memory
- * (too high: at most one power of two more than doubling would have
- * reached, unless the files read first are unlike the rest) or another
- * growth (too low). */
-typedef struct run_id_set {
-    fp_set set;
-    uint64_t planned[2]; /* on-disk bytes of the files to read: [0] plain, [1] gzip */
-    uint64_t folded[2];  /* of those folded so far */
-    uint64_t ids[2];     /* their distinct ids (each file's own count) */
-} run_id_set;
-
-#define PROJECT_AFTER_SHARE 64 /* trust a kind's rate after 1/64 of its bytes */
-
-/* 1 for the files read through the gzip source, 0 for plain ones. */
-static int is_gzip_path(const char *rel)
-{
-    return strcmp(line_source_for_path(rel)->name, "gzip") == 0;
-}
-
-/* Makes room in the run's set for a file's file_ids ids (see run_id_set). */
-static int reserve_run_ids(run_id_set *run, size_t file_ids, uint64_t size, int gz)
-{
-    double want;
-    int k;
-
-    run->folded[gz] += size;
-    run->ids[gz] += file_ids;
-    if ((run->set.count + file_ids) * 4 <= run->set.n_slots * 3)
-        return 0; /* room enough: no growth */
-    want = (double)(run->set.count + file_ids);
-    for (k = 0; k < 2; k++)
-        if (run->folded[k] > 0 && run->planned[k] > run->folded[k] &&
-            run->folded[k] * PROJECT_AFTER_SHARE >= run->planned[k])
-            want += (double)run->ids[k] / (double)run->folded[k] *
-                    (double)(run->planned[k] - run->folded[k]);
-    /* A projection too big for memory must not fail a run that doubling
-     * would have carried: then the set grows as before. */
-    if (fp_set_reserve(&run->set, (size_t)want - run->set.count) == 0)
-        return 0;
-    return fp_set_reserve(&run->set, file_ids);
-}
-
-/* Folds a file that was read to the end into the run. Event ids seen
- * earlier in the run are duplicates (counted under the line's game). */
-static int absorb_file(ingest_result *res, run_id_set *run, file_state *f, uint64_t size,
-                       int gz, uint32_t file_index)
+/* Folds a file that was read to the end into the run. Its event ids join
+ * the run's, counted once every file is folded (run_ids.h). */
+static int absorb_file(ingest_result *res, run_ids *ids, file_state *f, uint32_t file_index)
 {
     size_t i, g;
     for (g = 0; g <= res->n_games; g++) {
@@ -498,30 +450,8 @@ static int absorb_file(ingest_result *res, run_id_set *run, file_state *f, uint6
         }
         res->lines_read += s->lines_read;
     }
-    if (reserve_run_ids(run, f->ids.count, size, gz) != 0)
+    if (run_ids_add_file(ids, &f->ids) != 0)
         return -1;
-    for (i = 0; i < f->ids.n_slots; i++) {
-        const fp_entry *e = &f->ids.slot[i];
-        uint32_t payload;
-        int added;
-        if (i + KEYMAP_PREFETCH_AHEAD < f->ids.n_slots) {
-            const fp_entry *ahead = &f->ids.slot[i + KEYMAP_PREFETCH_AHEAD];
-            if (ahead->lo || ahead->hi)
-                fp_set_prefetch(&run->set, ahead->lo, ahead->hi);
-        }
-        if (!e->lo && !e->hi)
-            continue;
-        payload = fp_entry_payload(e);
-        added = fp_set_add(&run->set, e->lo, e->hi, payload, NULL);
-        if (added < 0)
-            return -1;
-        if (added) {
-            res->dq[payload >> 1].events_accepted++;
-            res->dq[payload >> 1].sandbox_payments += payload & 1;
-        } else {
-            res->dq[payload >> 1].duplicates++;
-        }
-    }
     for (i = 0; i < f->n_rejects; i++) {
         if (res->n_rejects == res->cap_rejects) {
             size_t ncap = res->cap_rejects ? res->cap_rejects * 2 : 64;
@@ -620,7 +550,7 @@ static void read_one(const read_plan *plan, event_parser *parser, atomic_int *ca
  * named and counted; a complete one has its quarantine file published and
  * its facts absorbed. Returns 0, or -1 (err) on a fatal error, the file's
  * own included. The caller frees s. */
-static int fold_one(ingest_result *res, run_id_set *run_ids, const config *cfg, const char *rel,
+static int fold_one(ingest_result *res, run_ids *ids, const config *cfg, const char *rel,
                     const char *stat, read_slot *s, ms_error *err)
 {
     int rc = -1;
@@ -656,8 +586,7 @@ static int fold_one(ingest_result *res, run_id_set *run_ids, const config *cfg, 
         goto out;
     if (add_file(&res->files, &res->n_files, &res->cap_files, rel, s->size, s->checksum,
                  s->f.lines, stat) != 0 ||
-        absorb_file(res, run_ids, &s->f, s->size, is_gzip_path(rel),
-                    (uint32_t)(res->n_files - 1)) != 0) {
+        absorb_file(res, ids, &s->f, (uint32_t)(res->n_files - 1)) != 0) {
         ms_error_set(err, "out of memory");
         goto out;
     }
@@ -668,7 +597,7 @@ out:
 
 /* threads = 1 (or a single file to read): read and fold each file in turn,
  * on this thread. */
-static int read_serial(const read_plan *plan, ingest_result *res, run_id_set *run_ids,
+static int read_serial(const read_plan *plan, ingest_result *res, run_ids *ids,
                        ms_error *err)
 {
     event_parser *parser = parser_for(plan->cfg);
@@ -683,7 +612,7 @@ static int read_serial(const read_plan *plan, ingest_result *res, run_id_set *ru
     for (k = 0; k < plan->n_to_read; k++) {
         int folded;
         read_one(plan, parser, NULL, k, &slot);
-        folded = fold_one(res, run_ids, plan->cfg, plan->rel[plan->to_read[k]], plan->stat[k], &slot,
+        folded = fold_one(res, ids, plan->cfg, plan->rel[plan->to_read[k]], plan->stat[k], &slot,
                           err);
         slot_release(&slot);
         if (folded != 0)
@@ -772,7 +701,7 @@ static void *reader_main(void *arg)
 }
 
 /* The fold, on the calling thread, while the readers run. */
-static int fold_in_order(read_pool *p, ingest_result *res, run_id_set *run_ids, ms_error *err)
+static int fold_in_order(read_pool *p, ingest_result *res, run_ids *ids, ms_error *err)
 {
     const read_plan *plan = p->plan;
     int rc = 0;
@@ -788,7 +717,7 @@ static int fold_in_order(read_pool *p, ingest_result *res, run_id_set *run_ids, 
             break;
         }
         ms_pthread_check(pthread_mutex_unlock(&p->mu));
-        rc = fold_one(res, run_ids, plan->cfg, plan->rel[plan->to_read[p->folded]],
+        rc = fold_one(res, ids, plan->cfg, plan->rel[plan->to_read[p->folded]],
                       plan->stat[p->folded], &e->s, err);
         slot_release(&e->s);
         ms_pthread_check(pthread_mutex_lock(&p->mu));
@@ -811,7 +740,7 @@ static int pthread_error(ms_error *err, const char *what, int e)
 /* n_readers >= 2 reader threads read, this thread folds. Every thread
  * started is joined on every path. */
 static int read_parallel(const read_plan *plan, size_t n_readers, ingest_result *res,
-                         run_id_set *run_ids, ms_error *err)
+                         run_ids *ids, ms_error *err)
 {
     read_pool pool;
     reader *readers = calloc(n_readers, sizeof *readers);
@@ -856,7 +785,7 @@ static int read_parallel(const read_plan *plan, size_t n_readers, ingest_result 
         }
         readers[i].started = 1;
     }
-    rc = fold_in_order(&pool, res, run_ids, err);
+    rc = fold_in_order(&pool, res, ids, err);
 out:
     if (n_inited == 3 && rc != 0) {
         /* Stop the readers started before a failure (fold_in_order did it
@@ -901,7 +830,7 @@ int ingest_run(const config *cfg, warehouse *wh, const tz_zone *const *zones,
 {
     path_list files = {0};
     read_plan plan;
-    run_id_set run_ids;
+    run_ids ids;
     size_t i, n_readers;
     int rc = -1;
     time_t run_start = time(NULL);
@@ -910,8 +839,7 @@ int ingest_run(const config *cfg, warehouse *wh, const tz_zone *const *zones,
 
     memset(res, 0, sizeof *res);
     memset(&plan, 0, sizeof plan);
-    memset(&run_ids, 0, sizeof run_ids);
-    fp_set_init(&run_ids.set);
+    run_ids_init(&ids);
     res->n_games = cfg->n_games;
     if (racy_env && *racy_env)
         racy_seconds = strtol(racy_env, NULL, 10); /* tests/e2e/ingest_stat.sh */
@@ -992,18 +920,21 @@ int ingest_run(const config *cfg, warehouse *wh, const tz_zone *const *zones,
         }
         memcpy(plan.stat[plan.n_to_read], now, sizeof now);
         plan.to_read[plan.n_to_read++] = i;
-        run_ids.planned[is_gzip_path(rel)] += (uint64_t)st.st_size;
     }
 
     n_readers = reader_count(cfg, plan.n_to_read);
     if (n_readers <= 1)
-        rc = read_serial(&plan, res, &run_ids, err);
+        rc = read_serial(&plan, res, &ids, err);
     else
-        rc = read_parallel(&plan, n_readers, res, &run_ids, err);
+        rc = read_parallel(&plan, n_readers, res, &ids, err);
+    if (rc == 0 && run_ids_count(&ids, res->dq, res->n_games + 1) != 0) {
+        ms_error_set(err, "out of memory");
+        rc = -1;
+    }
 out:
     free(plan.to_read);
     free(plan.stat);
-    fp_set_free(&run_ids.set);
+    run_ids_free(&ids);
     path_list_free(&files);
     return rc;
 }
