@@ -19,6 +19,11 @@
 #     writes): both server processes are terminated, each connection is
 #     opened again where it is next used, and the run exits 0 with the
 #     golden exports;
+#  B4. with two threads, at the first read-back of the merge's look-up thread
+#     (on its own connection, inside its own read transaction, while the
+#     job's connection is inside the store's): both server processes are
+#     terminated, the run exits 1 saying "connection lost" with nothing of
+#     run 2 kept, and its rerun gives the golden exports;
 #  C. while run 2 publishes (outside any transaction, a safe point: the
 #     killer shim's file calls): the backend reconnects and retries, the run
 #     exits 0 and its exports equal the golden;
@@ -351,6 +356,39 @@ check "B3: the worker's and the job's server processes terminated (got $TERMINAT
 check_eq "B3: the run reconnects, retries and exits 0" "$RC" "0"
 check_eq "B3: exports equal the golden expected CSVs" "$(golden_digest "$B3")" "$want_csv"
 check_eq "B3: daily_kpi equals the clean run's" "$(kpi_digest "$B3")" "$(kpi_digest "$C0")"
+
+# ---- B4. lost at a read-back of the merge's look-up thread ---------------------------
+# With two threads a night's merge reads the stored rows back on a connection
+# of its own, inside a read transaction of its own (etl/merge_lookup.h), while
+# the job's connection writes inside the store's transaction: the first query
+# of a thread other than the main one in run 2 is that thread's.
+B4=$WORK/B4
+golden_setup "$B4"
+with_threads "$B4" 2
+golden_copy "$B4" batch1
+run_moonstat "$B4" run --date 2026-11-07
+check_eq "B4: run 1 exits 0" "$?" "0"
+facts_before=$(wh_sql "$B4" "SELECT (SELECT count(*) FROM devices) || ' ' || (SELECT count(*) FROM accounts) || ' ' ||
+    (SELECT count(*) FROM activity) || ' ' || (SELECT count(*) FROM payments) || ' ' || (SELECT count(*) FROM roles) || ' ' ||
+    (SELECT count(*) FROM ingested_files)")
+kpi_before=$(kpi_digest "$B4")
+golden_copy "$B4" batch2
+stop="PQexecPrepared@thread:1"
+frozen_run "$B4" 2026-11-08 terminate LD_PRELOAD="$SHIM" MOONSTAT_PQ_STOP_AT=$stop
+check_eq "B4: stopped at $stop, inside the look-ups' read transaction" "$STATE" "stopped $stop 2"
+check "B4: the look-ups' and the job's server processes terminated (got $TERMINATED)" \
+    test "$TERMINATED" -ge 2
+check_eq "B4: the run exits 1" "$RC" "1"
+check "B4: the log says the connection was lost" grep -q 'connection lost' "$B4/log"
+check_eq "B4: no fact or file of run 2 kept" \
+    "$(wh_sql "$B4" "SELECT (SELECT count(*) FROM devices) || ' ' || (SELECT count(*) FROM accounts) || ' ' ||
+    (SELECT count(*) FROM activity) || ' ' || (SELECT count(*) FROM payments) || ' ' || (SELECT count(*) FROM roles) || ' ' ||
+    (SELECT count(*) FROM ingested_files)")" "$facts_before"
+check_eq "B4: daily_kpi is as after run 1" "$(kpi_digest "$B4")" "$kpi_before"
+run_moonstat "$B4" run --date 2026-11-08
+check_eq "B4: run 2 again exits 0" "$?" "0"
+check_eq "B4: exports equal the golden expected CSVs" "$(golden_digest "$B4")" "$want_csv"
+check_eq "B4: daily_kpi equals the clean run's" "$(kpi_digest "$B4")" "$(kpi_digest "$C0")"
 
 # ---- C. lost while publishing (a safe point) ---------------------------------------
 Cdir=$WORK/C
