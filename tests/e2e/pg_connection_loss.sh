@@ -341,13 +341,17 @@ lost_in_recompute B1 "PQexecPrepared@tx:$((exec2 * 2 / 3))"
 lost_in_recompute B2 "PQsendQueryPrepared@tx:$((send2 / 2))"
 
 # ---- B3. lost at a query of a compute worker --------------------------------------
+# ready_for_run2 NAME: with two threads, run 1 (checked), then batch 2 in place.
+ready_for_run2() {
+    golden_setup "$WORK/$1"
+    with_threads "$WORK/$1" 2
+    golden_copy "$WORK/$1" batch1
+    run_moonstat "$WORK/$1" run --date 2026-11-07
+    check_eq "$1: run 1 exits 0" "$?" "0"
+    golden_copy "$WORK/$1" batch2
+}
 B3=$WORK/B3
-golden_setup "$B3"
-with_threads "$B3" 2
-golden_copy "$B3" batch1
-run_moonstat "$B3" run --date 2026-11-07
-check_eq "B3: run 1 exits 0" "$?" "0"
-golden_copy "$B3" batch2
+ready_for_run2 B3
 stop="PQexecPrepared@thread:$((thread2 / 2))"
 frozen_run "$B3" 2026-11-08 terminate LD_PRELOAD="$SHIM" MOONSTAT_PQ_STOP_AT=$stop
 check_eq "B3: stopped at $stop, outside any transaction" "$STATE" "stopped $stop 0"
@@ -362,17 +366,16 @@ check_eq "B3: daily_kpi equals the clean run's" "$(kpi_digest "$B3")" "$(kpi_dig
 # of its own, inside a read transaction of its own (etl/merge_lookup.h), while
 # the job's connection writes inside the store's transaction: the first query
 # of a thread other than the main one in run 2 is that thread's.
+# fact_counts DIR: the rows of each fact table and the files ingested.
+fact_counts() {
+    wh_sql "$1" "SELECT (SELECT count(*) FROM devices) || ' ' || (SELECT count(*) FROM accounts)
+        || ' ' || (SELECT count(*) FROM activity) || ' ' || (SELECT count(*) FROM payments) || ' '
+        || (SELECT count(*) FROM roles) || ' ' || (SELECT count(*) FROM ingested_files)"
+}
 B4=$WORK/B4
-golden_setup "$B4"
-with_threads "$B4" 2
-golden_copy "$B4" batch1
-run_moonstat "$B4" run --date 2026-11-07
-check_eq "B4: run 1 exits 0" "$?" "0"
-facts_before=$(wh_sql "$B4" "SELECT (SELECT count(*) FROM devices) || ' ' || (SELECT count(*) FROM accounts) || ' ' ||
-    (SELECT count(*) FROM activity) || ' ' || (SELECT count(*) FROM payments) || ' ' || (SELECT count(*) FROM roles) || ' ' ||
-    (SELECT count(*) FROM ingested_files)")
+ready_for_run2 B4
+facts_before=$(fact_counts "$B4")
 kpi_before=$(kpi_digest "$B4")
-golden_copy "$B4" batch2
 stop="PQexecPrepared@thread:1"
 frozen_run "$B4" 2026-11-08 terminate LD_PRELOAD="$SHIM" MOONSTAT_PQ_STOP_AT=$stop
 check_eq "B4: stopped at $stop, inside the look-ups' read transaction" "$STATE" "stopped $stop 2"
@@ -380,10 +383,7 @@ check "B4: the look-ups' and the job's server processes terminated (got $TERMINA
     test "$TERMINATED" -ge 2
 check_eq "B4: the run exits 1" "$RC" "1"
 check "B4: the log says the connection was lost" grep -q 'connection lost' "$B4/log"
-check_eq "B4: no fact or file of run 2 kept" \
-    "$(wh_sql "$B4" "SELECT (SELECT count(*) FROM devices) || ' ' || (SELECT count(*) FROM accounts) || ' ' ||
-    (SELECT count(*) FROM activity) || ' ' || (SELECT count(*) FROM payments) || ' ' || (SELECT count(*) FROM roles) || ' ' ||
-    (SELECT count(*) FROM ingested_files)")" "$facts_before"
+check_eq "B4: no fact or file of run 2 kept" "$(fact_counts "$B4")" "$facts_before"
 check_eq "B4: daily_kpi is as after run 1" "$(kpi_digest "$B4")" "$kpi_before"
 run_moonstat "$B4" run --date 2026-11-08
 check_eq "B4: run 2 again exits 0" "$?" "0"
