@@ -38,10 +38,11 @@
 /* Merges batch into the warehouse, inserts the dirty days, and adds the
  * implicit_registrations and refund_without_payment counts of this run to
  * dq (n_games + 1 entries). The warehouse work done on a connection of its
- * own (the read-backs, merge_lookup.h) is added to *work. Returns 0 or -1
- * (err set). */
+ * own (the read-backs, merge_lookup.h) is added to *work. Frees the batch's
+ * activity set once it is written (the rest stays the caller's to free).
+ * Returns 0 or -1 (err set). */
 int merge_facts(warehouse *wh, const config *cfg, const tz_zone *const *zones,
-                const fact_batch *batch, dq_counts *dq, wh_work *work, ms_error *err);
+                fact_batch *batch, dq_counts *dq, wh_work *work, ms_error *err);
 
 /* Creates the temporary staging tables on this connection (idempotent). */
 int merge_prepare(warehouse *wh, ms_error *err);
