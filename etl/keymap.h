@@ -127,9 +127,9 @@ uint64_t hash_bytes(const void *p, size_t n, uint64_t seed);
  * de-duplication: the ids themselves are not kept (a collision needs about
  * 2^56 events; see README). A fingerprint is lo and the low 48 bits of hi;
  * the payload rides in hi's top 16 bits, so that an entry is 16 bytes, not
- * 24 with a payload field and padding: the run's set of 5M event ids on the
- * bench is 128 MiB instead of 192, and an entry never straddles two cache
- * lines. */
+ * 24 with a payload field and padding: a file's set, and the run's 5M ids
+ * on the bench in their buckets (run_ids.h), take two thirds of the memory,
+ * and an entry never straddles two cache lines. */
 #define FP_PAYLOAD_SHIFT 48
 #define FP_HI_MASK ((UINT64_C(1) << FP_PAYLOAD_SHIFT) - 1)
 
