@@ -74,13 +74,12 @@ typedef struct drop_ctx {
 static int drop_row(void *ctx, int ncols, const char *const *v)
 {
     drop_ctx *d = ctx;
-    size_t g;
+    int g;
     if (ncols != 4 || !v[0] || !v[1] || !v[2] || !v[3])
         return ms_error_set(d->err, "activations: unexpected devices row");
-    for (g = 0; g < d->cfg->n_games; g++)
-        if (strcmp(d->cfg->games[g].id, v[0]) == 0)
-            return activation_counts_add(d->c, (uint32_t)g, v[1], v[2], v[3], -1, d->err);
-    return 0;
+    if ((g = config_game_index(d->cfg, v[0])) < 0)
+        return 0;
+    return activation_counts_add(d->c, (uint32_t)g, v[1], v[2], v[3], -1, d->err);
 }
 
 /* Driven from the staged rows into the devices' key (merge.c's rule). */

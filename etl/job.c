@@ -860,11 +860,7 @@ static int run_workers(job *j, compute_task *tasks, size_t n_tasks, size_t n)
 out:
     for (i = 0; workers && i < n; i++)
         if (workers[i].reader) {
-            uint64_t st, rows, work;
-            workers[i].reader->ops->stats(workers[i].reader->db, &st, &rows, &work);
-            j->work.statements += st;
-            j->work.rows += rows;
-            j->work.steps += work;
+            wh_work_add(&j->work, workers[i].reader);
             warehouse_close(workers[i].reader);
         }
     free(workers);
@@ -1202,16 +1198,10 @@ int job_run(const config *cfg, const job_options *opt)
             stage_compute(&j);
     stage_publish(&j);
     record_end(&j);
-    {
-        uint64_t statements, rows, work;
-        j.wh->ops->stats(j.wh->db, &statements, &rows, &work);
-        statements += j.work.statements;
-        rows += j.work.rows;
-        work += j.work.steps;
-        ms_log(MS_LOG_INFO,
-               "warehouse work: %" PRIu64 " statements, %" PRIu64 " rows read, %" PRIu64 " steps",
-               statements, rows, work);
-    }
+    wh_work_add(&j.work, j.wh);
+    ms_log(MS_LOG_INFO,
+           "warehouse work: %" PRIu64 " statements, %" PRIu64 " rows read, %" PRIu64 " steps",
+           j.work.statements, j.work.rows, j.work.steps);
 out:
     warehouse_close(j.wh);
     fx_table_free(j.fx);

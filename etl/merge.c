@@ -395,7 +395,7 @@ static int read_dirty_row(void *ctx, int ncols, const char *const *v)
     (void)ncols;
     if (!v[0] || !v[1])
         return 0;
-    g = lookup_game_index(m->cfg, v[0]);
+    g = config_game_index(m->cfg, v[0]);
     if (g < 0)
         return 0;
     return mark_dirty(m, g, strtoll(v[1], NULL, 10)) ? -1 : 0;
@@ -617,7 +617,7 @@ typedef struct acct_lookup {
 static int read_first_pay(void *ctx, int ncols, const char *const *v)
 {
     acct_lookup *l = ctx;
-    int g = lookup_game_index(l->m->cfg, v[0]);
+    int g = config_game_index(l->m->cfg, v[0]);
     int64_t id;
     attr_mark cand;
     (void)ncols;
@@ -1042,7 +1042,7 @@ static int read_stored_payment(lookup_job *job, const char *const *v)
     stored_payment *old = job->out;
     char key[258];
     size_t n = strlen(v[1]);
-    int g = lookup_game_index(job->cfg, v[0]);
+    int g = config_game_index(job->cfg, v[0]);
     int64_t id;
     if (g < 0 || n > 256)
         return 0;

@@ -33,15 +33,6 @@ int lookup_prepare(warehouse *wh, ms_error *err)
                    err);
 }
 
-int lookup_game_index(const config *cfg, const char *id)
-{
-    size_t i;
-    for (i = 0; i < cfg->n_games; i++)
-        if (strcmp(cfg->games[i].id, id) == 0)
-            return (int)i;
-    return -1;
-}
-
 /* ---- one look-up ------------------------------------------------------------------ */
 
 /* Stages the keys of job->keys whose game is not skipped, in the table's
@@ -106,20 +97,11 @@ static int run_job(lookup_runner *r, lookup_job *job)
 
 /* ---- the runner ------------------------------------------------------------------ */
 
-static void add_work(wh_work *to, warehouse *wh, int sign)
-{
-    uint64_t st, rows, steps;
-    wh->ops->stats(wh->db, &st, &rows, &steps);
-    to->statements += sign > 0 ? st : 0 - st;
-    to->rows += sign > 0 ? rows : 0 - rows;
-    to->steps += sign > 0 ? steps : 0 - steps;
-}
-
 /* Opens the runner's connection with its staging table and its read
- * transaction; the work of that set-up is not counted (the merge's own
- * connection has it already), so that the thread count does not change
- * the work logged. */
-static warehouse *open_own(lookup_runner *r, wh_work *base, ms_error *err)
+ * transaction; the work of that set-up (in *setup) is not counted (the
+ * merge's own connection has it already), so that the thread count does
+ * not change the work logged. */
+static warehouse *open_own(lookup_runner *r, wh_work *setup, ms_error *err)
 {
     warehouse *wh = warehouse_open(r->cfg->warehouse, err);
     if (!wh)
@@ -128,7 +110,7 @@ static warehouse *open_own(lookup_runner *r, wh_work *base, ms_error *err)
         warehouse_close(wh);
         return NULL;
     }
-    add_work(base, wh, -1);
+    wh_work_add(setup, wh);
     return wh;
 }
 
@@ -136,11 +118,11 @@ static void *runner_main(void *arg)
 {
     lookup_runner *r = arg;
     ms_error err;
-    wh_work work = {0, 0, 0};
+    wh_work setup = {0, 0, 0}, all = {0, 0, 0};
     warehouse *wh;
 
     memset(&err, 0, sizeof err);
-    wh = open_own(r, &work, &err);
+    wh = open_own(r, &setup, &err);
     ms_pthread_check(pthread_mutex_lock(&r->mu));
     if (!wh) {
         ms_error_set(&r->broken, "opening a connection for the merge's look-ups: %s", err.msg);
@@ -167,11 +149,13 @@ static void *runner_main(void *arg)
     }
     ms_pthread_check(pthread_mutex_unlock(&r->mu));
     if (wh) {
-        add_work(&work, wh, 1);
+        wh_work_add(&all, wh);
         wh_rollback(wh); /* it wrote only its temporary staging table */
         warehouse_close(wh);
     }
-    r->work = work; /* read after the join */
+    r->work.statements = all.statements - setup.statements; /* read after the join */
+    r->work.rows = all.rows - setup.rows;
+    r->work.steps = all.steps - setup.steps;
     return NULL;
 }
 
@@ -302,7 +286,7 @@ int lookup_read_mark(lookup_job *job, const char *const *v)
     stored_mark *old = job->out;
     char key[1024];
     size_t kn;
-    int g = lookup_game_index(job->cfg, v[0]);
+    int g = config_game_index(job->cfg, v[0]);
     int64_t id;
     int base = job->shape == KEY_TWO ? 3 : 2;
     if (g < 0)
@@ -332,7 +316,7 @@ int lookup_read_mark(lookup_job *job, const char *const *v)
 int lookup_read_account(lookup_job *job, const char *const *v)
 {
     account_row *rows = job->out, *r;
-    int g = lookup_game_index(job->cfg, v[0]);
+    int g = config_game_index(job->cfg, v[0]);
     int64_t id;
     stored_mark role;
     if (g < 0)

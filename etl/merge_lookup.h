@@ -133,9 +133,6 @@ void lookup_runner_free(lookup_runner *r, wh_work *work);
 int lookup_read_mark(lookup_job *job, const char *const *vals);
 int lookup_read_account(lookup_job *job, const char *const *vals);
 
-/* The game's index in cfg, -1 when it is not configured. */
-int lookup_game_index(const config *cfg, const char *id);
-
 /* A mark from its stored text (ts, eid, day; exists = 0 when ts or eid is
  * NULL), eid copied into scratch. Returns 0, or -1 when out of memory. */
 int stored_mark_from(stored_mark *s, arena *scratch, const char *ts, const char *eid,

@@ -226,3 +226,12 @@ int wh_query_int(warehouse *w, const char *sql, const char *types, const char *c
     *found = r.found;
     return 0;
 }
+
+void wh_work_add(wh_work *to, warehouse *w)
+{
+    uint64_t statements, rows, steps;
+    w->ops->stats(w->db, &statements, &rows, &steps);
+    to->statements += statements;
+    to->rows += rows;
+    to->steps += steps;
+}

@@ -111,6 +111,9 @@ int wh_rollback(warehouse *w);
 int wh_query_int(warehouse *w, const char *sql, const char *types, const char *const *params,
                  int64_t *out, int *found, ms_error *err);
 
+/* Adds the work done so far on w's connection (ops->stats) to *to. */
+void wh_work_add(wh_work *to, warehouse *w);
+
 extern const warehouse_ops warehouse_sqlite_ops;
 /* PostgreSQL (libpq): "postgresql://..." or "postgres://...", see
  * warehouse_postgres.c for locking, COPY and lost connections. */
