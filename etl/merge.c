@@ -8,10 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "activation_counts.h"
-#include "keymap.h"
-#include "load_order.h"
-#include "merge_lookup.h"
+#include "merge_accounts.h"
+#include "merge_ctx.h"
 
 /* Staging tables: one per fact kind with the target's columns, plus keys.
  * Every statement below is driven from the (small) staging table into the
@@ -43,56 +41,10 @@ int merge_prepare(warehouse *wh, ms_error *err)
     return lookup_prepare(wh, err) != 0 ? -1 : wh_exec(wh, staging_ddl, err);
 }
 
-/* ---- shared state --------------------------------------------------------- */
-
-/* The fact tables. A game with no row yet in one of them (its first load,
- * a backfill into a new warehouse) has nothing to read back, merge or
- * delete there: its rows are loaded straight into the table, which is what
- * makes a bulk load cost one insert per row instead of five statements. */
-enum fact_kind { KIND_DEVICES, KIND_ROLES, KIND_ACTIVITY, KIND_PAYMENTS, KIND_ACCOUNTS, KIND_COUNT };
-
-struct stored_payment;
-
-typedef struct merge_ctx {
-    warehouse *wh;
-    const config *cfg;
-    const tz_zone *const *zones;
-    const fact_batch *b;
-    dq_counts *dq;
-    ms_error *err;
-    fp_set dirty;     /* (game << 32) | (uint32_t)day, +1 in the high half */
-    arena scratch;    /* strings read back from the warehouse on this connection */
-    unsigned char *fresh; /* [game * KIND_COUNT + kind]: no row of that kind stored yet */
-    uint32_t *game_rank;  /* [game]: the rank of its id among the configured ids */
-    activation_counts activations; /* the devices rows' changes, by cell */
-    lookup_runner *lookups;        /* the read-backs (merge_lookup.h) */
-    lookup_job job[KIND_COUNT];    /* by kind; activity has none */
-    unsigned char *skip;           /* [kind * n_games + game]: job[kind] stages none of its keys */
-    struct stored_payment *payment_old; /* job[KIND_PAYMENTS].out */
-    stored_mark *device_old, *role_old; /* job[KIND_DEVICES].out, job[KIND_ROLES].out */
-} merge_ctx;
+/* ---- which games are fresh -------------------------------------------------- */
 
 static const char *const kind_table[KIND_COUNT] = {"devices", "roles", "activity", "payments",
                                                    "accounts"};
-
-static int is_fresh(const merge_ctx *m, uint32_t game, int kind)
-{
-    return m->fresh[(size_t)game * KIND_COUNT + (size_t)kind];
-}
-
-/* Whether some game is fresh for this kind, and whether some is not: which
- * of the two loads (straight into the table, through staging) are needed. */
-static void kind_mix(const merge_ctx *m, int kind, int *any_fresh, int *any_stored)
-{
-    size_t g;
-    *any_fresh = *any_stored = 0;
-    for (g = 0; g < m->cfg->n_games; g++) {
-        if (is_fresh(m, (uint32_t)g, kind))
-            *any_fresh = 1;
-        else
-            *any_stored = 1;
-    }
-}
 
 /* Fills m->fresh; runs before anything of the batch is written. */
 static int find_fresh(merge_ctx *m)
@@ -119,147 +71,6 @@ static int find_fresh(merge_ctx *m)
     return 0;
 }
 
-static int mark_dirty(merge_ctx *m, int game, int64_t day)
-{
-    uint64_t key = ((uint64_t)(game + 1) << 32) | (uint32_t)(int32_t)day;
-    if (fp_set_add(&m->dirty, key, 0, 0, NULL) < 0)
-        return ms_error_set(m->err, "out of memory");
-    return 0;
-}
-
-static int load_begin(merge_ctx *m, const char *table, const char *cols, const char *types)
-{
-    char sql[128];
-    snprintf(sql, sizeof sql, "DELETE FROM %s", table);
-    if (wh_exec(m->wh, sql, m->err) != 0)
-        return -1;
-    return m->wh->ops->load_begin(m->wh->db, table, cols, types, m->err);
-}
-
-static int load_row(merge_ctx *m, const char *const *vals)
-{
-    return m->wh->ops->load_row(m->wh->db, vals, m->err);
-}
-
-static int load_end(merge_ctx *m)
-{
-    return m->wh->ops->load_end(m->wh->db, m->err);
-}
-
-/* Decimal text of v, as "%" PRId64 writes it: a few million of these per
- * first load (every timestamp and day of every row), where snprintf's
- * format parsing was 0.3 s of the 5M event store. */
-static void fmt_i64(char out[24], int64_t v)
-{
-    char tmp[24];
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    size_t n = 0, i = 0;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        out[i++] = '-';
-    while (n)
-        out[i++] = tmp[--n];
-    out[i] = '\0';
-}
-
-/* ---- the shared shape: write the changed rows (their stored rows read back) -- */
-
-/* Fills vals (and the 24-byte bufs it may point into) for row i; returns
- * ROW_NEW to write a row the table does not hold, ROW_REPLACE to write one
- * in place of the stored row with its key, 0 to leave it, -1 on error
- * (m->err set). Called exactly once per row, so it may mark days dirty and
- * count. */
-enum { ROW_NEW = 1, ROW_REPLACE = 2 };
-typedef int (*row_fn)(merge_ctx *m, void *ctx, size_t i, const char **vals, char (*bufs)[24]);
-
-typedef struct fact_writer {
-    int kind;
-    const char *table;       /* the fact table, loaded directly for fresh games */
-    const char *stage;       /* its staging table */
-    const char *columns;
-    const char *types;
-    const char *remove;      /* delete the staged keys from table */
-    int (*before_remove)(merge_ctx *m); /* or NULL: runs first when rows are replaced */
-    const char *insert;      /* insert the staged rows into table */
-    int park_indexes;        /* a first load parks its secondary indexes (load_order.h) */
-} fact_writer;
-
-/* Starts the direct load of a first load into `table`: its secondary
- * indexes are put aside when it is empty (load_order.h). */
-static int direct_begin(merge_ctx *m, const char *table, const char *columns, const char *types,
-                        deferred_indexes *idx)
-{
-    if (deferred_indexes_drop(m->wh, table, idx, m->err) != 0)
-        return -1;
-    return m->wh->ops->load_begin(m->wh->db, table, columns, types, m->err);
-}
-
-/* Ends a direct load: the indexes put aside are built again now, or, for
- * the big tables the first load's reports do not look up by them, parked
- * to be built while the reports are computed (load_order.h). */
-static int direct_end(merge_ctx *m, int park, deferred_indexes *idx)
-{
-    if (load_end(m) != 0)
-        return -1;
-    return park ? deferred_indexes_park(m->wh, idx, m->err)
-                : deferred_indexes_restore(m->wh, idx, m->err);
-}
-
-/* Writes the rows of km (row i has km's entry i as key): those of fresh
- * games straight into the table, in key order, the others through the
- * staging table and one delete + insert by key. */
-static int write_rows(merge_ctx *m, const fact_writer *w, const keymap *km, row_fn row,
-                      void *ctx)
-{
-    const char *vals[32];
-    char bufs[12][24];
-    size_t n, staged = 0, replacing = 0;
-    int direct, any_fresh, any_stored, rc = -1;
-    uint32_t *order = NULL;
-    deferred_indexes idx = {NULL, 0, 0};
-
-    kind_mix(m, w->kind, &any_fresh, &any_stored);
-    for (direct = 1; direct >= 0; direct--) {
-        if (direct ? !any_fresh : !any_stored)
-            continue;
-        if (direct && km->count > 0 && !(order = load_order_by_key(km, m->game_rank))) {
-            ms_error_set(m->err, "out of memory");
-            goto out;
-        }
-        if (direct ? direct_begin(m, w->table, w->columns, w->types, &idx) != 0
-                   : load_begin(m, w->stage, w->columns, w->types) != 0)
-            goto out;
-        for (n = 0; n < km->count; n++) {
-            size_t i = direct ? order[n] : n;
-            int r;
-            if (is_fresh(m, keymap_at(km, (uint32_t)i)->ns, w->kind) != direct)
-                continue;
-            r = row(m, ctx, i, vals, bufs);
-            if (r < 0 || (r > 0 && load_row(m, vals) != 0))
-                goto out; /* the caller rolls back; the load ends with the connection */
-            staged += r > 0 && !direct;
-            replacing += r == ROW_REPLACE && !direct;
-        }
-        if (direct ? direct_end(m, w->park_indexes, &idx) != 0 : load_end(m) != 0)
-            goto out;
-    }
-    /* A night's staged rows are mostly new keys; the delete, a probe of
-     * the table's key index per staged row, is made only when one of them
-     * replaces a stored row (a first event that arrived late). */
-    rc = 0;
-    if (staged && ((replacing && w->before_remove && w->before_remove(m) != 0) ||
-                   (replacing && wh_exec(m->wh, w->remove, m->err) != 0) ||
-                   wh_exec(m->wh, w->insert, m->err) != 0))
-        rc = -1;
-out:
-    free(order);
-    deferred_indexes_free(&idx);
-    return rc;
-}
-
 /* ---- devices ---------------------------------------------------------------- */
 
 /* A first-seen fact of the batch against the stored one: 0 when the stored
@@ -272,8 +83,8 @@ static int first_moved(merge_ctx *m, uint32_t game, const first_mark *f, const s
     if (old->exists && !first_mark_less(f, &old->mark))
         return 0;
     *day = tz_local_day(m->zones[game], f->ts);
-    if (mark_dirty(m, (int)game, *day) != 0 ||
-        (old->exists && mark_dirty(m, (int)game, old->day) != 0))
+    if (merge_mark_dirty(m, (int)game, *day) != 0 ||
+        (old->exists && merge_mark_dirty(m, (int)game, old->day) != 0))
         return -1;
     return 1;
 }
@@ -288,7 +99,7 @@ static int merge_first_seen(merge_ctx *m, int kind, const fact_writer *w, row_fn
         return 0; /* no key of the kind in the batch */
     if (lookup_wait(m->lookups, job, m->err) != 0)
         return -1;
-    return write_rows(m, w, job->keys, row, old);
+    return merge_write_rows(m, w, job->keys, row, old);
 }
 
 static int device_row(merge_ctx *m, void *ctx, size_t i, const char **vals, char (*bufs)[24])
@@ -300,8 +111,8 @@ static int device_row(merge_ctx *m, void *ctx, size_t i, const char **vals, char
     int moved = first_moved(m, k->ns, &f->first, &old[i], &d);
     if (moved <= 0)
         return moved;
-    fmt_i64(bufs[0], f->first.ts);
-    fmt_i64(bufs[1], d);
+    merge_fmt_i64(bufs[0], f->first.ts);
+    merge_fmt_i64(bufs[1], d);
     memcpy(bufs[2], f->country, 2);
     bufs[2][2] = '\0';
     vals[0] = m->cfg->games[k->ns].id;
@@ -355,8 +166,8 @@ static int role_row(merge_ctx *m, void *ctx, size_t i, const char **vals, char (
     int moved = first_moved(m, k->ns, &f->first, &old[i], &d);
     if (moved <= 0)
         return moved;
-    fmt_i64(bufs[0], f->first.ts);
-    fmt_i64(bufs[1], d);
+    merge_fmt_i64(bufs[0], f->first.ts);
+    merge_fmt_i64(bufs[1], d);
     vals[0] = m->cfg->games[k->ns].id;
     vals[1] = k->key;
     vals[2] = k->key + strlen(k->key) + 1;
@@ -388,19 +199,6 @@ static int merge_roles(merge_ctx *m)
 
 /* ---- activity ------------------------------------------------------------------ */
 
-static int read_dirty_row(void *ctx, int ncols, const char *const *v)
-{
-    merge_ctx *m = ctx;
-    int g;
-    (void)ncols;
-    if (!v[0] || !v[1])
-        return 0;
-    g = config_game_index(m->cfg, v[0]);
-    if (g < 0)
-        return 0;
-    return mark_dirty(m, g, strtoll(v[1], NULL, 10)) ? -1 : 0;
-}
-
 /* The account-days of fresh games (direct 1) or of the others (direct 0)
  * in key order (load_order.h). Staged rows go in that order too: a night's
  * account-days are mostly of one day, where the key order is also that of
@@ -416,7 +214,7 @@ static int order_activity(merge_ctx *m, activity_order *o, int direct)
     if (!want)
         return ms_error_set(m->err, "out of memory");
     for (g = 0; g < m->cfg->n_games; g++)
-        want[g] = is_fresh(m, (uint32_t)g, KIND_ACTIVITY) == direct;
+        want[g] = merge_is_fresh(m, (uint32_t)g, KIND_ACTIVITY) == direct;
     rc = activity_order_make(o, &m->b->activity, &m->b->accounts, m->game_rank,
                              m->cfg->n_games, want);
     free(want);
@@ -438,7 +236,7 @@ static int merge_activity(merge_ctx *m)
     memset(&order, 0, sizeof order);
     if (b->activity.count == 0)
         return 0;
-    kind_mix(m, KIND_ACTIVITY, &any_fresh, &any_stored);
+    merge_kind_mix(m, KIND_ACTIVITY, &any_fresh, &any_stored);
     for (direct = 1; direct >= 0; direct--) {
         size_t rows = b->activity.n_slots;
         if (direct ? !any_fresh : !any_stored)
@@ -448,8 +246,8 @@ static int merge_activity(merge_ctx *m)
             goto out;
         if (order.keys)
             rows = order.n;
-        if (direct ? direct_begin(m, "activity", "game_id,day,account_id", "tit", &idx) != 0
-                   : load_begin(m, "stage_activity", "game_id,day,account_id", "tit") != 0)
+        if (direct ? merge_direct_begin(m, "activity", "game_id,day,account_id", "tit", &idx) != 0
+                   : merge_load_begin(m, "stage_activity", "game_id,day,account_id", "tit") != 0)
             goto out;
         for (i = 0; i < rows; i++) {
             uint64_t key = activity_ordered_row(&order, &b->activity, i);
@@ -459,19 +257,19 @@ static int merge_activity(merge_ctx *m)
             if (!key)
                 continue;
             k = keymap_at(&b->accounts, activity_account(key));
-            if (is_fresh(m, k->ns, KIND_ACTIVITY) != direct)
+            if (merge_is_fresh(m, k->ns, KIND_ACTIVITY) != direct)
                 continue;
-            if (direct && mark_dirty(m, (int)k->ns, activity_day(key)) != 0)
+            if (direct && merge_mark_dirty(m, (int)k->ns, activity_day(key)) != 0)
                 goto out;
-            fmt_i64(day, activity_day(key));
+            merge_fmt_i64(day, activity_day(key));
             vals[0] = m->cfg->games[k->ns].id;
             vals[1] = day;
             vals[2] = k->key;
-            if (load_row(m, vals) != 0)
+            if (merge_load_row(m, vals) != 0)
                 goto out;
             staged += !direct;
         }
-        if (direct ? direct_end(m, 1, &idx) != 0 : load_end(m) != 0)
+        if (direct ? merge_direct_end(m, 1, &idx) != 0 : merge_load_end(m) != 0)
             goto out;
     }
     rc = 0;
@@ -488,7 +286,7 @@ out:
                     "INSERT INTO activity (game_id, day, account_id) SELECT game_id, day, "
                     "account_id FROM stage_activity WHERE true ON CONFLICT DO NOTHING "
                     "RETURNING game_id, day",
-                    "", NULL, read_dirty_row, m, m->err) < 0
+                    "", NULL, merge_read_dirty_row, m, m->err) < 0
                ? -1
                : 0;
 }
@@ -526,9 +324,9 @@ static int payment_row(merge_ctx *m, void *ctx, size_t i, const char **vals, cha
         (f->status == PAY_REFUNDED && !old->m.exists &&
          keymap_put(p->new_refunds, k->ns, k->key, strlen(k->key), &is_new) < 0))
         return ms_error_set(m->err, "out of memory");
-    fmt_i64(bufs[0], f->first.ts);
-    fmt_i64(bufs[1], d);
-    fmt_i64(bufs[2], f->amount_minor);
+    merge_fmt_i64(bufs[0], f->first.ts);
+    merge_fmt_i64(bufs[1], d);
+    merge_fmt_i64(bufs[2], f->amount_minor);
     memcpy(bufs[3], f->country, 2);
     bufs[3][2] = '\0';
     vals[0] = m->cfg->games[k->ns].id;
@@ -581,7 +379,7 @@ static int merge_payments(merge_ctx *m, keymap *pay_accounts, keymap *new_refund
     rows.old = m->payment_old;
     rows.pay_accounts = pay_accounts;
     rows.new_refunds = new_refunds;
-    return write_rows(m, &payment_writer, &m->b->payments, payment_row, &rows);
+    return merge_write_rows(m, &payment_writer, &m->b->payments, payment_row, &rows);
 }
 
 /* refund_without_payment: refund transitions new in this run whose order has
@@ -605,406 +403,6 @@ static int count_refunds_without_payment(merge_ctx *m, const keymap *new_refunds
     return 0;
 }
 
-/* ---- accounts ------------------------------------------------------------------ */
-
-typedef struct acct_lookup {
-    merge_ctx *m;
-    const keymap *keys;
-    account_row *rows;
-} acct_lookup;
-
-/* Row: game_id, account_id, ts, eid, day, platform, country (paid, not sandbox). */
-static int read_first_pay(void *ctx, int ncols, const char *const *v)
-{
-    acct_lookup *l = ctx;
-    int g = config_game_index(l->m->cfg, v[0]);
-    int64_t id;
-    attr_mark cand;
-    (void)ncols;
-    if (g < 0)
-        return 0;
-    id = keymap_get(l->keys, (uint32_t)g, v[1], strlen(v[1]));
-    if (id < 0)
-        return 0;
-    cand.mark.ts = strtoll(v[2], NULL, 10);
-    cand.mark.eid = v[3];
-    cand.mark.eid_len = (uint32_t)strlen(v[3]);
-    if (!first_mark_less(&cand.mark, &l->rows[id].pay.mark))
-        return 0;
-    if (attr_mark_from(&l->rows[id].pay, &l->m->scratch, v + 2) != 0)
-        return ms_error_set(l->m->err, "out of memory");
-    return 0;
-}
-
-static int same_str(const char *a, const char *b)
-{
-    if (!a || !b)
-        return a == b;
-    return strcmp(a, b) == 0;
-}
-
-static int same_mark(const first_mark *a, const first_mark *b)
-{
-    return !first_mark_less(a, b) && !first_mark_less(b, a);
-}
-
-/* Registration day and attributes that follow from the marks (metrics.md). */
-static void derive_cohort(account_row *r)
-{
-    const attr_mark *src = NULL;
-    if (r->reg.mark.eid)
-        src = &r->reg;
-    else if (r->act.mark.eid || r->pay.mark.eid)
-        src = first_mark_less(&r->pay.mark, &r->act.mark) ? &r->pay : &r->act;
-    r->has_cohort = src != NULL;
-    r->cohort_day = src ? src->day : 0;
-    r->platform = src ? src->platform : NULL;
-    r->country = src ? src->country : NULL;
-}
-
-static void take_attr_mark(attr_mark *dst, const first_mark *mark, int64_t day, uint8_t plat,
-                           const char country[3], char *country_buf)
-{
-    if (!first_mark_less(mark, &dst->mark))
-        return;
-    dst->mark = *mark;
-    dst->day = day;
-    dst->platform = platform_name((platform)plat);
-    memcpy(country_buf, country, 2);
-    country_buf[2] = '\0';
-    dst->country = country_buf;
-}
-
-/* Marks both days when a first day appeared, vanished or moved. */
-static int dirty_if_moved(merge_ctx *m, int game, int had, int64_t old_day, int has,
-                          int64_t new_day)
-{
-    if (had == has && (!has || old_day == new_day))
-        return 0;
-    if ((had && mark_dirty(m, game, old_day) != 0) || (has && mark_dirty(m, game, new_day) != 0))
-        return -1;
-    return 0;
-}
-
-/* Marks every day the accounts keys[moved[0..n)] appear on (their platform
- * or country changed, so each breakdown row they counted in moves), after
- * the accounts are written: one query for them all. Activity and payments
- * are found through their account indexes; roles have none (this is their
- * only reader by account, and a rare one: the index cost a first load 0.4 s
- * to build and every night its inserts), so their table is read once. */
-static int mark_moved_days(merge_ctx *m, const keymap *keys, const uint32_t *moved, size_t n)
-{
-    size_t i;
-    if (n == 0)
-        return 0;
-    if (load_begin(m, "stage_keys", "game_id,k1,k2", "ttt") != 0)
-        return -1;
-    for (i = 0; i < n; i++) {
-        const keymap_entry *k = keymap_at(keys, moved[i]);
-        const char *vals[3] = {m->cfg->games[k->ns].id, k->key, NULL};
-        if (load_row(m, vals) != 0)
-            return -1;
-    }
-    if (load_end(m) != 0)
-        return -1;
-    return wh_query(m->wh,
-                    "SELECT s.game_id, s.day FROM stage_keys k CROSS JOIN activity s WHERE "
-                    "s.game_id = k.game_id AND s.account_id = k.k1 "
-                    "UNION SELECT p.game_id, p.day FROM stage_keys k CROSS JOIN payments p WHERE "
-                    "p.game_id = k.game_id AND p.account_id = k.k1 "
-                    "UNION SELECT r.game_id, r.first_day FROM roles r WHERE "
-                    "(r.game_id, r.account_id) IN (SELECT game_id, k1 FROM stage_keys)",
-                    "", NULL, read_dirty_row, m, m->err) < 0
-               ? -1
-               : 0;
-}
-
-static void put_mark(const attr_mark *a, char ts[24], char day[24], const char **vals)
-{
-    if (!a->mark.eid) {
-        vals[0] = vals[1] = vals[2] = vals[3] = vals[4] = NULL;
-        return;
-    }
-    fmt_i64(ts, a->mark.ts);
-    fmt_i64(day, a->day);
-    vals[0] = ts;
-    vals[1] = a->mark.eid;
-    vals[2] = day;
-    vals[3] = a->platform;
-    vals[4] = a->country;
-}
-
-typedef struct account_rows {
-    const keymap *keys;      /* the accounts looked at; row i = entry i */
-    account_row *rows;       /* as they become */
-    const account_row *olds; /* as stored */
-    char (*countries)[3][3]; /* reg, act, pay country of rows[i] */
-    uint32_t *moved;         /* rows whose platform or country changed (mark_moved_days) */
-    size_t n_moved, cap_moved;
-} account_rows;
-
-static int account_row_out(merge_ctx *m, void *ctx, size_t i, const char **vals,
-                           char (*bufs)[24])
-{
-    account_rows *a = ctx;
-    const fact_batch *b = m->b;
-    const keymap_entry *k = keymap_at(a->keys, (uint32_t)i);
-    account_row *r = &a->rows[i];
-    const account_row *o = &a->olds[i];
-    int game = (int)k->ns;
-    const tz_zone *z = m->zones[game];
-    /* Row i is the batch's account i (submit_accounts puts those first);
-     * the rows after are accounts with payments only, not in the batch. */
-    int64_t bid = i < b->accounts.count ? (int64_t)i : -1;
-    int had_activity, attrs_changed, changed;
-
-    if (bid >= 0) {
-        const account_fact *f = &b->account[bid];
-        if (f->reg.eid)
-            take_attr_mark(&r->reg, &f->reg, tz_local_day(z, f->reg.ts), f->reg_platform,
-                           f->reg_country, a->countries[i][0]);
-        if (f->act.eid)
-            take_attr_mark(&r->act, &f->act, tz_local_day(z, f->act.ts), f->act_platform,
-                           f->act_country, a->countries[i][1]);
-        if (first_mark_less(&f->role, &r->role)) {
-            r->role = f->role;
-            r->role_day = tz_local_day(z, f->role.ts);
-        }
-    }
-    derive_cohort(r);
-    /* Breakdown rows of every day the account appears on use its
-     * attributes; its registration day itself only matters on the two
-     * cohort days, marked below. */
-    attrs_changed = o->has_cohort && (!r->has_cohort || !same_str(r->platform, o->platform) ||
-                                      !same_str(r->country, o->country));
-    changed = !o->exists || attrs_changed || r->has_cohort != o->has_cohort ||
-              r->cohort_day != o->cohort_day ||
-              !same_mark(&r->reg.mark, &o->reg.mark) || !same_mark(&r->act.mark, &o->act.mark) ||
-              !same_mark(&r->role, &o->role) || !same_mark(&r->pay.mark, &o->pay.mark);
-    if (!changed)
-        return 0;
-    /* The days a first day moves between (only those: a new first pay
-     * day leaves the registration day's figures alone). */
-    if (dirty_if_moved(m, game, o->has_cohort, o->cohort_day, r->has_cohort, r->cohort_day) ||
-        dirty_if_moved(m, game, o->role.eid != NULL, o->role_day, r->role.eid != NULL,
-                       r->role_day) ||
-        dirty_if_moved(m, game, o->pay.mark.eid != NULL, o->pay.day, r->pay.mark.eid != NULL,
-                       r->pay.day))
-        return -1;
-    if (attrs_changed) {
-        uint32_t *grown = ms_grow(a->moved, &a->cap_moved, a->n_moved + 1, sizeof *grown, 64);
-        if (!grown)
-            return ms_error_set(m->err, "out of memory");
-        a->moved = grown;
-        a->moved[a->n_moved++] = (uint32_t)i;
-    }
-    had_activity = o->act.mark.eid || o->pay.mark.eid;
-    if (!had_activity && (r->act.mark.eid || r->pay.mark.eid) && !r->reg.mark.eid)
-        m->dq[game].implicit_registrations++;
-
-    vals[0] = m->cfg->games[game].id;
-    vals[1] = k->key;
-    put_mark(&r->reg, bufs[0], bufs[1], vals + 2);
-    put_mark(&r->act, bufs[2], bufs[3], vals + 7);
-    if (r->role.eid) {
-        fmt_i64(bufs[4], r->role.ts);
-        fmt_i64(bufs[5], r->role_day);
-        vals[12] = bufs[4];
-        vals[13] = r->role.eid;
-        vals[14] = bufs[5];
-    } else {
-        vals[12] = vals[13] = vals[14] = NULL;
-    }
-    put_mark(&r->pay, bufs[6], bufs[7], vals + 15);
-    if (r->has_cohort)
-        fmt_i64(bufs[8], r->cohort_day);
-    vals[20] = r->has_cohort ? bufs[8] : NULL;
-    vals[21] = r->platform;
-    vals[22] = r->country;
-    return o->exists ? ROW_REPLACE : ROW_NEW;
-}
-
-static const fact_writer account_writer = {
-    .kind = KIND_ACCOUNTS,
-    .table = "accounts",
-    .stage = "stage_accounts",
-    .columns = "game_id,account_id,reg_ts,reg_eid,reg_day,reg_platform,reg_country,"
-               "act_ts,act_eid,act_day,act_platform,act_country,role_ts,role_eid,role_day,"
-               "pay_ts,pay_eid,pay_day,pay_platform,pay_country,cohort_day,platform,country",
-    .types = "ttititt" "ititt" "iti" "ititt" "itt",
-    .remove = "DELETE FROM accounts WHERE (game_id, account_id) IN (SELECT game_id, account_id "
-              "FROM stage_accounts)",
-    .insert = "INSERT INTO accounts (game_id, account_id, reg_ts, reg_eid, reg_day, reg_platform, "
-              "reg_country, act_ts, act_eid, act_day, act_platform, act_country, role_ts, "
-              "role_eid, role_day, pay_ts, pay_eid, pay_day, pay_platform, pay_country, "
-              "cohort_day, platform, country) SELECT game_id, account_id, reg_ts, reg_eid, "
-              "reg_day, reg_platform, reg_country, act_ts, act_eid, act_day, act_platform, "
-              "act_country, role_ts, role_eid, role_day, pay_ts, pay_eid, pay_day, "
-              "pay_platform, pay_country, cohort_day, platform, country FROM stage_accounts",
-    .park_indexes = 1,
-};
-
-/* A game with no account and no payment stored yet: its accounts' first
- * paid payments are all in the batch (and were all written to payments). */
-static int pay_from_batch(const merge_ctx *m, uint32_t game)
-{
-    return is_fresh(m, game, KIND_ACCOUNTS) && is_fresh(m, game, KIND_PAYMENTS);
-}
-
-/* The first paid payment of the accounts of games where pay_from_batch
- * holds, from the batch: what the payments table holds for them. */
-static void first_pay_from_batch(merge_ctx *m, account_rows *a)
-{
-    const fact_batch *b = m->b;
-    size_t i;
-    for (i = 0; i < b->payments.count; i++) {
-        const keymap_entry *k = keymap_at(&b->payments, (uint32_t)i);
-        const payment_fact *f = &b->payment[i];
-        attr_mark *pay;
-        int64_t id;
-        if (f->status != PAY_PAID || f->sandbox || !pay_from_batch(m, k->ns))
-            continue;
-        id = keymap_get(a->keys, k->ns, f->account_id, strlen(f->account_id));
-        if (id < 0)
-            continue; /* cannot happen: paid accounts are in pay_accounts */
-        pay = &a->rows[id].pay;
-        take_attr_mark(pay, &f->first, tz_local_day(m->zones[k->ns], f->first.ts), f->platform,
-                       f->country, a->countries[id][2]);
-    }
-}
-
-/* The accounts to look at: those of the batch (first, with the batch's ids)
- * and those whose paid payments changed; their stored rows are read back
- * by job[KIND_ACCOUNTS]. a->keys points to the batch's accounts, or to
- * keys when some payer is not among them; a's arrays are freed by
- * account_rows_free. */
-static int submit_accounts(merge_ctx *m, account_rows *a, keymap *keys,
-                           const keymap *pay_accounts)
-{
-    const fact_batch *b = m->b;
-    lookup_job *job = &m->job[KIND_ACCOUNTS];
-    const keymap *use = &b->accounts;
-    size_t i, n;
-    int is_new;
-
-    /* Usually every payer is among the batch's accounts, whose keymap then
-     * serves as it is (a first load's copy of 500K keys cost 25 MB). */
-    for (i = 0; i < pay_accounts->count && use != keys; i++) {
-        const keymap_entry *k = keymap_at(pay_accounts, (uint32_t)i);
-        if (keymap_get_hashed(&b->accounts, k->ns, k->key, k->len, k->hash) < 0)
-            use = keys;
-    }
-    if (use == keys && keymap_reserve(keys, b->accounts.count + pay_accounts->count) != 0)
-        goto oom;
-    for (i = 0; use == keys && i < b->accounts.count; i++) {
-        const keymap_entry *k = keymap_at(&b->accounts, (uint32_t)i);
-        if (keymap_put_hashed(keys, k->ns, k->key, k->len, k->hash, &is_new) != (int64_t)i)
-            goto oom; /* ids 0.. in batch order: the batch's keys are distinct */
-    }
-    for (i = 0; use == keys && i < pay_accounts->count; i++) {
-        const keymap_entry *k = keymap_at(pay_accounts, (uint32_t)i);
-        if (keymap_put_hashed(keys, k->ns, k->key, k->len, k->hash, &is_new) < 0)
-            goto oom;
-    }
-    if ((n = use->count) == 0)
-        return 0;
-    a->keys = use;
-    a->rows = calloc(n, sizeof *a->rows);
-    a->olds = calloc(n, sizeof *a->olds);
-    a->countries = calloc(n, sizeof *a->countries);
-    if (!a->rows || !a->olds || !a->countries)
-        goto oom;
-    /* Looked up unless both the account and its payments are known to be
-     * absent (pay_from_batch: skip). */
-    job->keys = use;
-    job->shape = KEY_ONE;
-    job->skip = m->skip + (size_t)KIND_ACCOUNTS * m->cfg->n_games;
-    job->sql = "SELECT a.game_id, a.account_id, a.reg_ts, a.reg_eid, a.reg_day, a.reg_platform, "
-               "a.reg_country, a.act_ts, a.act_eid, a.act_day, a.act_platform, a.act_country, "
-               "a.role_ts, a.role_eid, a.role_day, a.pay_ts, a.pay_eid, a.pay_day, "
-               "a.pay_platform, a.pay_country, a.cohort_day, a.platform, a.country "
-               "FROM lookup_keys k CROSS JOIN accounts a WHERE a.game_id = k.game_id AND "
-               "a.account_id = k.k1";
-    job->row = lookup_read_account;
-    job->out = a->rows;
-    lookup_submit(m->lookups, job);
-    return 0;
-oom:
-    return ms_error_set(m->err, "out of memory");
-}
-
-static void account_rows_free(account_rows *a)
-{
-    free(a->rows);
-    free((account_row *)a->olds);
-    free(a->countries);
-    free(a->moved);
-}
-
-/* The first paid payment of the accounts whose paid payments changed
- * (pay_accounts), recomputed from the payments table (merged already), so
- * that a retried or late callback can only make it earlier. Every other
- * account keeps the one stored in its row: each write of a paid payment
- * puts its account, and the account of the paid row it replaces, in
- * pay_accounts, so a stored account's pay_* is always the first of its
- * paid payments (only the merge writes payments and accounts). Games where
- * pay_from_batch holds take theirs from the batch. */
-static int recompute_first_pay(merge_ctx *m, account_rows *a, const keymap *pay_accounts)
-{
-    uint32_t *order = NULL;
-    size_t i, staged = 0;
-    acct_lookup l;
-    int rc = -1;
-
-    if (pay_accounts->count && !(order = load_order_by_key(pay_accounts, m->game_rank)))
-        return ms_error_set(m->err, "out of memory");
-    for (i = 0; order && i < pay_accounts->count; i++) {
-        const keymap_entry *k = keymap_at(pay_accounts, order[i]);
-        const char *vals[3] = {m->cfg->games[k->ns].id, k->key, NULL};
-        int64_t id = keymap_get_hashed(a->keys, k->ns, k->key, k->len, k->hash);
-        if (id < 0 || pay_from_batch(m, k->ns))
-            continue; /* the first cannot happen: pay_accounts are among the keys */
-        memset(&a->rows[id].pay, 0, sizeof a->rows[id].pay);
-        if ((staged == 0 && load_begin(m, "stage_keys", "game_id,k1,k2", "ttt") != 0) ||
-            load_row(m, vals) != 0)
-            goto out;
-        staged++;
-    }
-    l.m = m;
-    l.keys = a->keys;
-    l.rows = a->rows;
-    if (staged &&
-        (load_end(m) != 0 ||
-         wh_query(m->wh,
-                  "SELECT p.game_id, p.account_id, p.ts, p.eid, p.day, p.platform, p.country "
-                  "FROM stage_keys k CROSS JOIN payments p WHERE p.game_id = k.game_id AND "
-                  "p.account_id = k.k1 AND p.status = 'paid' AND p.sandbox = 0",
-                  "", NULL, read_first_pay, &l, m->err) < 0))
-        goto out;
-    first_pay_from_batch(m, a);
-    rc = 0;
-out:
-    free(order);
-    return rc;
-}
-
-static int merge_accounts(merge_ctx *m, account_rows *a, const keymap *pay_accounts)
-{
-    if (!m->job[KIND_ACCOUNTS].keys)
-        return 0; /* no account to look at */
-    if (lookup_wait(m->lookups, &m->job[KIND_ACCOUNTS], m->err) != 0)
-        return -1;
-    /* Nothing read back (a first load): the olds are calloc's zeros as
-     * they are, never touched, so never resident (5M first load: 108 MB
-     * less peak RSS). */
-    if (m->job[KIND_ACCOUNTS].staged)
-        memcpy((account_row *)a->olds, a->rows, a->keys->count * sizeof *a->rows);
-    if (recompute_first_pay(m, a, pay_accounts) != 0 ||
-        write_rows(m, &account_writer, a->keys, account_row_out, a) != 0)
-        return -1;
-    return mark_moved_days(m, a->keys, a->moved, a->n_moved);
-}
-
 /* ---- dirty days ------------------------------------------------------------------ */
 
 static int write_dirty(merge_ctx *m)
@@ -1012,7 +410,7 @@ static int write_dirty(merge_ctx *m)
     size_t i;
     if (m->dirty.count == 0)
         return 0;
-    if (load_begin(m, "stage_days", "game_id,day", "ti") != 0)
+    if (merge_load_begin(m, "stage_days", "game_id,day", "ti") != 0)
         return -1;
     for (i = 0; i < m->dirty.n_slots; i++) {
         uint64_t key = m->dirty.slot[i].lo;
@@ -1020,13 +418,13 @@ static int write_dirty(merge_ctx *m)
         const char *vals[2];
         if (!key)
             continue;
-        fmt_i64(day, (int32_t)(uint32_t)key);
+        merge_fmt_i64(day, (int32_t)(uint32_t)key);
         vals[0] = m->cfg->games[(key >> 32) - 1].id;
         vals[1] = day;
-        if (load_row(m, vals) != 0)
+        if (merge_load_row(m, vals) != 0)
             return -1;
     }
-    if (load_end(m) != 0)
+    if (merge_load_end(m) != 0)
         return -1;
     return wh_exec(m->wh,
                    "INSERT INTO dirty_days (game_id, day) SELECT game_id, day FROM stage_days "
@@ -1093,8 +491,8 @@ static int submit_lookups(merge_ctx *m)
     for (g = 0; g < n; g++)
         for (kind = 0; kind < KIND_COUNT; kind++) {
             unsigned char skip = (unsigned char)(kind == KIND_ACCOUNTS
-                                                     ? pay_from_batch(m, (uint32_t)g)
-                                                     : is_fresh(m, (uint32_t)g, kind));
+                                                     ? merge_pay_from_batch(m, (uint32_t)g)
+                                                     : merge_is_fresh(m, (uint32_t)g, kind));
             m->skip[(size_t)kind * n + g] = skip;
             own |= kind != KIND_ACTIVITY && !skip;
         }
@@ -1158,7 +556,7 @@ int merge_facts(warehouse *wh, const config *cfg, const tz_zone *const *zones,
      * and roles' are read, and the three while the accounts' are. */
     if (merge_prepare(wh, err) != 0 || find_fresh(&m) != 0 || submit_lookups(&m) != 0 ||
         merge_payments(&m, &pay_accounts, &new_refunds) != 0 ||
-        submit_accounts(&m, &accounts, &account_keys, &pay_accounts) != 0 ||
+        merge_submit_accounts(&m, &accounts, &account_keys, &pay_accounts) != 0 ||
         merge_activity(&m) != 0)
         goto out;
     /* Written, and read by nothing after: the account-days go before the
@@ -1171,7 +569,7 @@ int merge_facts(warehouse *wh, const config *cfg, const tz_zone *const *zones,
     rc = 0;
 out:
     lookup_runner_free(m.lookups, work); /* first: its jobs point into what follows */
-    account_rows_free(&accounts);
+    merge_account_rows_free(&accounts);
     keymap_free(&account_keys);
     free(m.payment_old);
     free(m.device_old);
