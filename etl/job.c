@@ -1193,9 +1193,13 @@ int job_run(const config *cfg, const job_options *opt)
         job_fail(&j, EXIT_FAILURE_RUN, "%s", j.err.msg);
         goto out;
     }
-    if (stage_ingest(&j) == 0 || j.exit_code == EXIT_FAILURE_RUN)
-        if (j.exit_code != EXIT_GATE)
-            stage_compute(&j);
+    /* Reports are computed only after this run's facts are stored: after a
+     * failed read or store (nothing of the run kept) they would reach the
+     * run's days without its data and publish them (operations.md: a failed
+     * run publishes nothing for the days it failed on). What earlier runs
+     * left pending is published either way; the next run computes the rest. */
+    if (stage_ingest(&j) == 0)
+        stage_compute(&j);
     stage_publish(&j);
     record_end(&j);
     wh_work_add(&j.work, j.wh);

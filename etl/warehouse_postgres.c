@@ -437,7 +437,13 @@ static int pg_after_failure(pg_wh *p, PGTransactionStatusType before, const PGre
         pg_result_error(p, r, sql, err);
         return 0;
     }
-    if (before == PQTRANS_IDLE && attempt == 0) {
+    /* A ROLLBACK that finds the connection dead (the run's first statement
+     * since it died, as when its transaction failed on another connection)
+     * got what it asked for: the server rolled back. Reconnecting and
+     * saying it again on the new session (a no-op there) ends it; marking
+     * the transaction lost instead would fail every later stage of the run
+     * with the same "connection lost" for nothing. */
+    if ((before == PQTRANS_IDLE || is_word(sql, "ROLLBACK")) && attempt == 0) {
         if (pg_reconnect(p, err) != 0)
             return 0;
         return 1;

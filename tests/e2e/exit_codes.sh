@@ -4,7 +4,8 @@
 # gate: a missing exchange rate (no document for the day nor within 7 days
 # before) fails that game-day only: it is not published, everything else is,
 # the run is recorded as failed/3, and once the document is there the next
-# run publishes the day and exits 0.
+# run publishes the day and exits 0. A run that cannot read its input exits
+# 1 and computes and publishes nothing of its days.
 source "$(dirname "$0")/lib.sh"
 
 W=$WORK/ex
@@ -88,6 +89,8 @@ check_eq "still missing: exit code" "$?" "3"
 check "still missing: 2026-11-05 still not published" test ! -e "$W/exports/daily_kpi/dt=2026-11-05"
 
 cp "$GOLDEN/scenario/fx/2026-11-05.json" "$W/fx/"
+# A payment of the next day, stored now, reported by the run for 2026-11-07.
+pay p4 star 2026-11-07T12:00:00Z 1.99 USD >"$W/incoming/pay-next.jsonl"
 run_moonstat "$W" run --date 2026-11-06
 check_eq "document added: exit code" "$?" "0"
 # 1000 / 150.7272 = 6.6345... -> 6.63
@@ -95,7 +98,28 @@ check_eq "document added: reversal 2026-11-05 revenue" "$(kpi_field "$W" 2026-11
 check_eq "document added: star 2026-11-05 revenue" "$(kpi_field "$W" 2026-11-05 star revenue)" "4.99"
 check "document added: 2026-11-05 manifest" manifest_ok "$W/exports/daily_kpi/dt=2026-11-05" daily_kpi
 check_eq "document added: 2026-10-25 unchanged" "$(kpi_field "$W" 2026-10-25 star revenue)" "9.99"
+
+# ---- a run that cannot read its input: exit 1, its days not computed -------------
+# The input directory gone (an unmounted share): nothing is read, so nothing
+# of 2026-11-07 may be computed or published (operations.md: a failed run
+# publishes nothing for the days it failed on), though the day has a payment
+# stored by the run before; one error line says so. Once the directory is
+# back, the run publishes the day.
+mv "$W/incoming" "$W/incoming.away"
+run_moonstat "$W" run --date 2026-11-07
+check_eq "input gone: exit code" "$?" "1"
+check_eq "input gone: one error line" "$(sed -n '/up to 2026-11-07/,$p' "$W/log" | grep -c ' ERROR ')" "1"
+check "input gone: the error names the input directory" grep -q "ERROR.*incoming" "$W/log"
+check "input gone: 2026-11-07 not published" test ! -e "$W/exports/daily_kpi/dt=2026-11-07"
+check_eq "input gone: no daily_kpi row of 2026-11-07" \
+    "$(wh_sql "$W" "select count(*) from daily_kpi where date = '2026-11-07'")" "0"
+mv "$W/incoming.away" "$W/incoming"
+run_moonstat "$W" run --date 2026-11-07
+check_eq "input back: exit code" "$?" "0"
+check "input back: 2026-11-07 manifest" manifest_ok "$W/exports/daily_kpi/dt=2026-11-07" daily_kpi
+check_eq "input back: star 2026-11-07 revenue" "$(kpi_field "$W" 2026-11-07 star revenue)" "1.99"
+check_eq "input back: 2026-11-05 unchanged" "$(kpi_field "$W" 2026-11-05 star revenue)" "4.99"
 check_eq "the runs table" \
-    "$(wh_sql "$W" "select status, exit_code, count(*) from runs group by status, exit_code order by status" | tr '\n' ' ')" \
-    "failed|3|2 ok|0|1 "
+    "$(wh_sql "$W" "select status, exit_code, count(*) from runs group by status, exit_code order by status, exit_code" | tr '\n' ' ')" \
+    "failed|1|1 failed|3|2 ok|0|2 "
 finish

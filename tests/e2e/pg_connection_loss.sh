@@ -22,8 +22,9 @@
 #  B4. with two threads, at the first read-back of the merge's look-up thread
 #     (on its own connection, inside its own read transaction, while the
 #     job's connection is inside the store's): both server processes are
-#     terminated, the run exits 1 saying "connection lost" with nothing of
-#     run 2 kept, and its rerun gives the golden exports;
+#     terminated, the run exits 1 with one error line saying "connection
+#     lost", nothing of run 2 kept and the failure recorded, and its rerun
+#     gives the golden exports;
 #  C. while run 2 publishes (outside any transaction, a safe point: the
 #     killer shim's file calls): the backend reconnects and retries, the run
 #     exits 0 and its exports equal the golden;
@@ -383,6 +384,12 @@ check "B4: the look-ups' and the job's server processes terminated (got $TERMINA
     test "$TERMINATED" -ge 2
 check_eq "B4: the run exits 1" "$RC" "1"
 check "B4: the log says the connection was lost" grep -q 'connection lost' "$B4/log"
+# The job's ROLLBACK is the first statement to find its connection dead: it
+# reconnects (the server rolled back), so the run record is written, and the
+# reports are not computed without the run's facts: one error line.
+check_eq "B4: one error line" "$(sed -n '/up to 2026-11-08/,$p' "$B4/log" | grep -c ' ERROR ')" "1"
+check_eq "B4: the failed run is recorded" \
+    "$(wh_sql "$B4" "SELECT status, exit_code FROM runs WHERE run_date = '2026-11-08'")" "failed|1"
 check_eq "B4: no fact or file of run 2 kept" "$(fact_counts "$B4")" "$facts_before"
 check_eq "B4: daily_kpi is as after run 1" "$(kpi_digest "$B4")" "$kpi_before"
 run_moonstat "$B4" run --date 2026-11-08
