@@ -123,5 +123,8 @@ int ms_tune_allocator(void);
 void ms_utc_now(char out[21]);
 
 #define MS_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+/* The text of a macro's value: MS_STRINGIFY(16) is "16". */
+#define MS_STRINGIFY_(x) #x
+#define MS_STRINGIFY(x) MS_STRINGIFY_(x)
 
 #endif

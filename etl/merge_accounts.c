@@ -90,9 +90,11 @@ static int dirty_if_moved(merge_ctx *m, int game, int had, int64_t old_day, int 
 /* Marks every day the accounts keys[moved[0..n)] appear on (their platform
  * or country changed, so each breakdown row they counted in moves), after
  * the accounts are written: one query for them all. Activity and payments
- * are found through their account indexes; roles have none (this is their
- * only reader by account, and a rare one: the index cost a first load 0.4 s
- * to build and every night its inserts), so their table is read once. */
+ * are found through their account indexes, activity's one bucket at a time
+ * (every bucket from the game's first day to its last: warehouse.h); roles
+ * have no such index (this is their only reader by account, and a rare one:
+ * the index cost a first load 0.4 s to build and every night its inserts),
+ * so their table is read once. */
 static int mark_moved_days(merge_ctx *m, const keymap *keys, const uint32_t *moved, size_t n)
 {
     size_t i;
@@ -109,8 +111,15 @@ static int mark_moved_days(merge_ctx *m, const keymap *keys, const uint32_t *mov
     if (merge_load_end(m) != 0)
         return -1;
     return wh_query(m->wh,
-                    "SELECT s.game_id, s.day FROM stage_keys k CROSS JOIN activity s WHERE "
-                    "s.game_id = k.game_id AND s.account_id = k.k1 "
+                    "WITH RECURSIVE b (game_id, n, last) AS (SELECT g.game_id, "
+                    "(SELECT min(day) FROM activity a WHERE a.game_id = g.game_id) / "
+                    ACTIVITY_BUCKET_SQL ", (SELECT max(day) FROM activity a WHERE "
+                    "a.game_id = g.game_id) / " ACTIVITY_BUCKET_SQL " FROM (SELECT DISTINCT "
+                    "game_id FROM stage_keys) g UNION ALL SELECT game_id, n + 1, last FROM b "
+                    "WHERE n < last) "
+                    "SELECT s.game_id, s.day FROM stage_keys k CROSS JOIN b CROSS JOIN "
+                    "activity s WHERE b.game_id = k.game_id AND s.game_id = k.game_id AND "
+                    "s.day / " ACTIVITY_BUCKET_SQL " = b.n AND s.account_id = k.k1 "
                     "UNION SELECT p.game_id, p.day FROM stage_keys k CROSS JOIN payments p WHERE "
                     "p.game_id = k.game_id AND p.account_id = k.k1 "
                     "UNION SELECT r.game_id, r.first_day FROM roles r WHERE "

@@ -29,6 +29,16 @@
 
 #include "common.h"
 
+/* activity_by_account is keyed (game_id, day / ACTIVITY_BUCKET_DAYS,
+ * account_id, day) (migration 013): a night's account-days go into the
+ * pages of their own bucket, not all over an index as large as the history.
+ * A reader by account names the buckets it reads, writing the expression
+ * as the index has it: "day / " ACTIVITY_BUCKET_SQL (the same number as
+ * text; the migrations spell it out). Days are never negative, so C's
+ * division, SQLite's and PostgreSQL's agree. */
+#define ACTIVITY_BUCKET_DAYS 16
+#define ACTIVITY_BUCKET_SQL MS_STRINGIFY(ACTIVITY_BUCKET_DAYS)
+
 /* Called once per result row; return 0 to go on, non-zero to stop (the
  * query then returns that value). */
 typedef int (*wh_row_fn)(void *ctx, int ncols, const char *const *vals);

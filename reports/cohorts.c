@@ -95,12 +95,14 @@ static const char q_cohort_size[] =
     "SELECT platform, country, count(*) FROM accounts WHERE game_id = $1 AND cohort_day = $2 "
     "GROUP BY platform, country";
 /* CROSS JOIN: SQLite then reads the cohort first and each member's days by
- * (game, account, day), instead of every account's activity of the window;
- * PostgreSQL plans it as the inner join it is. */
+ * (game, bucket, account, day), instead of every account's activity of the
+ * window; PostgreSQL plans it as the inner join it is. $4..$6: the buckets
+ * of the window (warehouse.h), at most 3 for its 30 days. */
 static const char q_retained_events[] =
     "SELECT a.account_id, s.day, a.platform, a.country FROM accounts a CROSS JOIN activity s "
-    "WHERE s.game_id = a.game_id AND s.account_id = a.account_id AND a.game_id = $1 AND "
-    "a.cohort_day = $2 AND s.day > $2 AND s.day <= $3";
+    "WHERE s.game_id = a.game_id AND s.day / " ACTIVITY_BUCKET_SQL " IN ($4, $5, $6) AND "
+    "s.account_id = a.account_id AND a.game_id = $1 AND a.cohort_day = $2 AND s.day > $2 AND "
+    "s.day <= $3";
 static const char q_retained_payments[] =
     "SELECT a.account_id, p.day, a.platform, a.country FROM accounts a CROSS JOIN payments p "
     "WHERE p.game_id = a.game_id AND p.account_id = a.account_id AND a.game_id = $1 AND "
@@ -184,10 +186,10 @@ int retention_compute(warehouse *wh, const char *game_id, int32_t cohort, int32_
                       ms_error *err)
 {
     cohort_ctx c;
-    char cohort_s[24], limit_s[24];
-    const char *params[3] = {game_id, cohort_s, limit_s};
+    char cohort_s[24], limit_s[24], bucket_s[3][24];
+    const char *params[6] = {game_id, cohort_s, limit_s, bucket_s[0], bucket_s[1], bucket_s[2]};
     int32_t limit = cohort + 30 < horizon ? cohort + 30 : horizon;
-    int rc = -1;
+    int k, rc = -1;
 
     memset(&c, 0, sizeof c);
     breakdown_init(&c.cells);
@@ -197,9 +199,13 @@ int retention_compute(warehouse *wh, const char *game_id, int32_t cohort, int32_
     c.err = err;
     snprintf(cohort_s, sizeof cohort_s, "%" PRId32, cohort);
     snprintf(limit_s, sizeof limit_s, "%" PRId32, limit);
+    /* (cohort, cohort + 30]: from the bucket of cohort + 1, 3 buckets. */
+    for (k = 0; k < 3; k++)
+        snprintf(bucket_s[k], sizeof bucket_s[k], "%" PRId32,
+                 (cohort + 1) / ACTIVITY_BUCKET_DAYS + k);
 
     if (wh_query(wh, q_cohort_size, "ti", params, add_size, &c, err) < 0 ||
-        wh_query(wh, q_retained_events, "tii", params, add_retained, &c, err) < 0 ||
+        wh_query(wh, q_retained_events, "tiiiii", params, add_retained, &c, err) < 0 ||
         wh_query(wh, q_retained_payments, "tii", params, add_retained, &c, err) < 0 ||
         write_retention(wh, game_id, cohort, horizon, &c.cells, -1, err) != 0)
         goto out;

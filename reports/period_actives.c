@@ -131,14 +131,20 @@ static int probe_active(void *ctx, int ncols, const char *const *v)
 }
 
 /* The day's active accounts (an account-day, or a paid non-sandbox payment)
- * with the latest activity day in [$3, $2): activity_by_account is (game,
- * account, day), so that is one descent each. MATERIALIZED: the UNION's
- * distinct accounts are made once, before any probe. */
+ * with the latest activity day in [$3, $2). activity_by_account is (game,
+ * bucket, account, day) (warehouse.h): one descent per bucket, newest
+ * first ($4, $5, $6: the bucket of $2 - 1 and the two before, which cover
+ * [$3, $2), at most 30 days); COALESCE stops at the first bucket where the
+ * account was active, which holds its latest day. MATERIALIZED: the
+ * UNION's distinct accounts are made once, before any probe. */
+#define PROBE_BUCKET(n)                                                                       \
+    "(SELECT max(a.day) FROM activity a WHERE a.game_id = $1 AND a.day / " ACTIVITY_BUCKET_SQL \
+    " = $" #n " AND a.account_id = t.account_id AND a.day >= $3 AND a.day < $2)"
 static const char q_probe_active[] =
     "WITH t AS MATERIALIZED (SELECT account_id FROM activity WHERE game_id = $1 AND day = $2 "
     "UNION SELECT account_id FROM payments WHERE game_id = $1 AND day = $2 AND status = 'paid' "
-    "AND sandbox = 0) SELECT t.account_id, (SELECT max(a.day) FROM activity a WHERE "
-    "a.game_id = $1 AND a.account_id = t.account_id AND a.day >= $3 AND a.day < $2) FROM t";
+    "AND sandbox = 0) SELECT t.account_id, COALESCE(" PROBE_BUCKET(4) ", " PROBE_BUCKET(5) ", "
+    PROBE_BUCKET(6) ") FROM t";
 /* The few payers of the days before it, read once into memory. */
 static const char q_probe_payers[] =
     "SELECT account_id, max(day) FROM payments WHERE game_id = $1 AND day >= $2 AND day < $3 "
@@ -148,9 +154,10 @@ static int probe_day(warehouse *wh, const char *game_id, int32_t day, int64_t *w
                      int64_t *month, ms_error *err)
 {
     probe p;
-    int32_t end, lo;
-    char day_s[24], lo_s[24];
-    const char *active_params[3] = {game_id, day_s, lo_s};
+    int32_t end, lo, bucket;
+    char day_s[24], lo_s[24], bucket_s[3][24];
+    const char *active_params[6] = {game_id, day_s, lo_s, bucket_s[0], bucket_s[1], bucket_s[2]};
+    int k;
     const char *payer_params[3] = {game_id, lo_s, day_s};
     int rc = -1;
 
@@ -162,8 +169,15 @@ static int probe_day(warehouse *wh, const char *game_id, int32_t day, int64_t *w
     lo = p.week_start < p.month_start ? p.week_start : p.month_start;
     snprintf(day_s, sizeof day_s, "%" PRId32, day);
     snprintf(lo_s, sizeof lo_s, "%" PRId32, lo);
+    bucket = (day - 1) / ACTIVITY_BUCKET_DAYS;
+    if (lo < bucket * ACTIVITY_BUCKET_DAYS - 2 * ACTIVITY_BUCKET_DAYS) {
+        ms_error_set(err, "internal: the probe of %" PRId32 " spans more than 3 buckets", day);
+        goto out; /* cannot happen: lo is at most 30 days before day */
+    }
+    for (k = 0; k < 3; k++)
+        snprintf(bucket_s[k], sizeof bucket_s[k], "%" PRId32, bucket - k);
     if (wh_query(wh, q_probe_payers, "tii", payer_params, probe_payer, &p, err) < 0 ||
-        wh_query(wh, q_probe_active, "tii", active_params, probe_active, &p, err) < 0)
+        wh_query(wh, q_probe_active, "tiiiii", active_params, probe_active, &p, err) < 0)
         goto out;
     *week = p.week;
     *month = p.month;

@@ -5,24 +5,25 @@
 # warehouse fills from its facts, 009, the table of parked indexes, 010,
 # which drops roles_by_account, 011, which drops the accounts' indexes by
 # first role and first payment day, and 012, which counts the activations
-# from the devices into a table the merge keeps and drops devices_by_day)
-# change no export either. The manifests' schema_version is the exports' layout version
+# from the devices into a table the merge keeps and drops devices_by_day,
+# and 013, which puts the day's bucket before the account in
+# activity_by_account) change no export either. The manifests' schema_version is the exports' layout version
 # (reports/export.h), not the warehouse's, so after the upgrade a backfill of
 # every golden day finds every report's partition up to date and touches
 # none: same bytes, same inodes, same mtimes (exports.md: a rerun's manifest differs
 # only in run_id and written_at, and an unchanged partition is not rewritten).
 # The warehouse is taken back to version 4 by hand (the indexes as 001 made
 # them, no first_actives or parked_indexes table, the version rows removed),
-# on either backend. The exports were published at version 12 here, so what shows that
+# on either backend. The exports were published at version 13 here, so what shows that
 # an upgrade leaves the manifests of a version-4 warehouse alone is their
-# schema_version: 4 at warehouse version 12 (the last check; it failed when
+# schema_version: 4 at warehouse version 13 (the last check; it failed when
 # the manifest carried the warehouse's).
 source "$(dirname "$0")/lib.sh"
 
 W=$WORK/golden
 golden_setup "$W"
 check_eq "exit codes of the two nightly runs" "$(golden_nightly "$W")" "0 0"
-check_eq "the warehouse is at version 12" "$(wh_sql "$W" "SELECT max(version) FROM schema_version")" "12"
+check_eq "the warehouse is at version 13" "$(wh_sql "$W" "SELECT max(version) FROM schema_version")" "13"
 tree_snapshot "$W/exports" >"$WORK/before"
 
 wh_sql "$W" "CREATE INDEX accounts_by_pay_day ON accounts (game_id, pay_day);
@@ -36,12 +37,14 @@ wh_sql "$W" "CREATE INDEX accounts_by_pay_day ON accounts (game_id, pay_day);
     CREATE INDEX roles_by_account ON roles (game_id, account_id);
     DROP TABLE activations;
     CREATE INDEX devices_by_day ON devices (game_id, first_day);
+    DROP INDEX activity_by_account;
+    CREATE INDEX activity_by_account ON activity (game_id, account_id, day);
     DELETE FROM schema_version WHERE version >= 5" >/dev/null
 check_eq "taken back to version 4" "$(wh_sql "$W" "SELECT max(version) FROM schema_version")" "4"
 
 run_moonstat "$W" backfill --from 2026-10-25 --to 2026-11-08
 check_eq "backfill after the upgrade: exit code" "$?" "0"
-check_eq "migrated to version 12" "$(wh_sql "$W" "SELECT max(version) FROM schema_version")" "12"
+check_eq "migrated to version 13" "$(wh_sql "$W" "SELECT max(version) FROM schema_version")" "13"
 index_def() {
     if pg_testing; then
         wh_sql "$W" "SELECT indexdef FROM pg_indexes WHERE indexname = '$1'"
@@ -58,6 +61,9 @@ def=$(index_def accounts_by_cohort)
 check "accounts_by_cohort covers platform and country again ($def)" \
     grep -qi "(game_id, cohort_day, platform, country)" <<<"$def"
 check_eq "roles_by_account is gone again" "$(index_def roles_by_account)" ""
+def=$(index_def activity_by_account)
+check "activity_by_account leads with the day's bucket again ($def)" \
+    grep -qiE "\(game_id, \(*day / 16\)*, account_id, day\)" <<<"$def"
 check_eq "devices_by_day is gone again" "$(index_def devices_by_day)" ""
 check_eq "activations counted from the devices" \
     "$(wh_sql "$W" "SELECT game_id, day, platform, country, devices FROM activations ORDER BY 1, 2, 3, 4")" \
