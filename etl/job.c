@@ -11,16 +11,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "account_attrs.h"
 #include "cohorts.h"
-#include "daily_kpi.h"
 #include "export.h"
 #include "fx_rates.h"
+#include "game_reports.h"
 #include "index_builder.h"
 #include "ingest.h"
 #include "load_order.h"
 #include "merge.h"
-#include "period_actives.h"
 #include "publish.h"
 #include "revenue.h"
 #include "timefmt.h"
@@ -286,133 +284,6 @@ out:
 
 /* ---- stage 2: recompute dirty days ---------------------------------------------- */
 
-typedef struct day_list {
-    int32_t *days;
-    size_t n, cap;
-} day_list;
-
-static int collect_day(void *ctx, int ncols, const char *const *v)
-{
-    day_list *l = ctx;
-    (void)ncols;
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 64;
-        int32_t *p = realloc(l->days, ncap * sizeof *p);
-        if (!p)
-            return -1;
-        l->days = p;
-        l->cap = ncap;
-    }
-    l->days[l->n++] = (int32_t)strtol(v[0], NULL, 10);
-    return 0;
-}
-
-static int day_list_add(day_list *l, int32_t day)
-{
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 64;
-        int32_t *p = realloc(l->days, ncap * sizeof *p);
-        if (!p)
-            return -1;
-        l->days = p;
-        l->cap = ncap;
-    }
-    l->days[l->n++] = day;
-    return 0;
-}
-
-/* Sorts and removes duplicates. */
-static void day_list_unique(day_list *l)
-{
-    l->n = ms_days_unique(l->days, l->n);
-}
-
-static int day_list_has(const day_list *l, int32_t day)
-{
-    return l->n > 0 && bsearch(&day, l->days, l->n, sizeof *l->days, ms_day_cmp) != NULL;
-}
-
-/* Tests: "whole" recomputes every retention partition whole at night too
- * (tests/e2e/retention_cells.sh compares the two). */
-#define RETENTION_MODE_ENV "MOONSTAT_TEST_RETENTION"
-
-/* Retention of the cohorts in `cohorts` (sorted) when only the accounts of
- * the few `days` are in memory (a night). A cohort whose own day changed
- * (in `changed`, the dirty days of every date) is recomputed whole: its
- * members or their groups may have moved. Any other keeps its partition,
- * and only its cells that end on a changed day or on a day reached by this
- * run (after old_h) are counted again, from that day's active accounts
- * (retention_cells_of_day); a changed day whose accounts are not in memory
- * (dirty after the run's date) sends the cohort to the whole way as well.
- * Returns 0, or -1 with err set. */
-static int retention_few_days(warehouse *wh, const char *game, const day_list *cohorts,
-                              const day_list *days, const day_list *changed, int has_h,
-                              int32_t old_h, int32_t horizon, const account_attrs *attrs,
-                              ms_error *err)
-{
-    const char *mode = getenv(RETENTION_MODE_ENV);
-    int whole_only = !has_h || (mode && strcmp(mode, "whole") == 0);
-    uint64_t *pairs = NULL; /* (day << 32 | cohort), both as offsets from the first cohort */
-    int32_t *batch = NULL;
-    size_t i, k, n_pairs = 0, cap_pairs = 0, n_batch;
-    int rc = -1;
-
-    for (i = 0; i < cohorts->n && cohorts->days[i] < horizon; i++) {
-        int32_t c = cohorts->days[i];
-        int whole = whole_only || day_list_has(changed, c);
-        size_t first_pair = n_pairs;
-        for (k = 0; !whole && k < MS_ARRAY_LEN(retention_days); k++) {
-            int32_t u = c + retention_days[k];
-            int u_changed = day_list_has(changed, u);
-            uint64_t *grown;
-            if (u > horizon)
-                break;
-            if (!u_changed && u <= old_h)
-                continue; /* that cell's day did not change */
-            if (u_changed && !day_list_has(days, u)) {
-                whole = 1; /* its accounts are not in memory */
-                break;
-            }
-            if (!(grown = ms_grow(pairs, &cap_pairs, n_pairs + 1, sizeof *grown, 64))) {
-                ms_error_set(err, "out of memory");
-                goto out;
-            }
-            pairs = grown;
-            pairs[n_pairs++] = (uint64_t)(uint32_t)(u - cohorts->days[0]) << 32 |
-                               (uint32_t)(c - cohorts->days[0]);
-        }
-        if (whole) {
-            n_pairs = first_pair;
-            if (retention_compute(wh, game, c, horizon, err) != 0)
-                goto out;
-        }
-    }
-    if (n_pairs == 0) {
-        rc = 0;
-        goto out;
-    }
-    /* By day, each day's cohorts ascending. */
-    load_order_sort_u64(pairs, n_pairs);
-    if (!(batch = malloc(n_pairs * sizeof *batch))) {
-        ms_error_set(err, "out of memory");
-        goto out;
-    }
-    for (i = 0; i < n_pairs; i += n_batch) {
-        uint32_t u = (uint32_t)(pairs[i] >> 32);
-        for (n_batch = 0; i + n_batch < n_pairs && (uint32_t)(pairs[i + n_batch] >> 32) == u;
-             n_batch++)
-            batch[n_batch] = cohorts->days[0] + (int32_t)(uint32_t)pairs[i + n_batch];
-        if (retention_cells_of_day(wh, game, cohorts->days[0] + (int32_t)u, batch, n_batch, attrs,
-                                   err) != 0)
-            goto out;
-    }
-    rc = 0;
-out:
-    free(pairs);
-    free(batch);
-    return rc;
-}
-
 /* Remembers a day whose figures cannot be converted: every partition that
  * needs it is held back (job_holds). */
 static void remember_missing_day(job *j, int32_t day)
@@ -474,292 +345,17 @@ static void report_missing_rate(job *j, const char *game, const char *what, int3
              st->missing_currency, missing, FX_MAX_SUBSTITUTION_DAYS, game, what, date, missing);
 }
 
-/* The partitions that depend on one game-day's facts: the day's own reports,
- * its week and month, the retention cohorts that day is day N of, and the LTV
- * cohorts whose window contains it. */
-typedef struct affected {
-    day_list weeks, months, retention, ltv;
-} affected;
-
-static int affected_add_day(affected *a, int32_t d, int facts_changed)
-{
-    int32_t start, end;
-    size_t k;
-    if (facts_changed) {
-        period_bounds(PERIOD_WEEK, d, &start, &end);
-        if (day_list_add(&a->weeks, start) != 0)
-            return -1;
-        period_bounds(PERIOD_MONTH, d, &start, &end);
-        if (day_list_add(&a->months, start) != 0 || day_list_add(&a->retention, d) != 0 ||
-            day_list_add(&a->ltv, d) != 0)
-            return -1;
-    } else {
-        /* The day was reached: the cells that end on it appear. */
-        for (k = 0; k < MS_ARRAY_LEN(ltv_days); k++)
-            if (day_list_add(&a->ltv, d - ltv_days[k] + 1) != 0)
-                return -1;
-    }
-    for (k = 0; k < MS_ARRAY_LEN(retention_days); k++)
-        if (day_list_add(&a->retention, d - retention_days[k]) != 0)
-            return -1;
-    return 0;
-}
-
-static void affected_free(affected *a)
-{
-    free(a->weeks.days);
-    free(a->months.days);
-    free(a->retention.days);
-    free(a->ltv.days);
-}
-
-/* A rate found missing by a worker, reported by the job once the workers
- * are done (report_missing_rate changes the job's state). */
-typedef struct missing_rate {
-    const char *what;     /* a literal */
-    int32_t day;
-    day_status st;
-} missing_rate;
-
-/* One game's share of stage 2. A worker reads through its own connection
- * and writes through a split handle (warehouse_split.h), so that the
- * writes land, in game order, in the job's one transaction; with a single
- * worker, wh is the job's connection itself. */
+/* One game's share of stage 2 (game_reports.h). A worker reads through its
+ * own connection and writes through a split handle (warehouse_split.h), so
+ * that the writes land, in game order, in the job's one transaction; with a
+ * single worker, wh is the job's connection itself. */
 typedef struct compute_task {
-    job *j;
-    size_t g;
     warehouse *wh;            /* where the reports read and write */
     wh_split *split;          /* owned; NULL: wh is the job's connection */
-    dq_counts *dq;            /* the job's, by game: a task touches dq[g] only */
-    size_t computed;          /* game-days */
+    game_reports r;           /* the game, its results */
     int started;
-    missing_rate *missing;
-    size_t n_missing, cap_missing;
-    buf warnings;             /* lines for the log, written by the job in order */
-    ms_error err;
     int failed;
 } compute_task;
-
-static int task_missing_rate(compute_task *t, const char *what, int32_t day, const day_status *st)
-{
-    void *p = ms_grow(t->missing, &t->cap_missing, t->n_missing + 1, sizeof *t->missing, 8);
-    if (!p)
-        return ms_error_set(&t->err, "out of memory");
-    t->missing = p;
-    t->missing[t->n_missing].what = what;
-    t->missing[t->n_missing].day = day;
-    t->missing[t->n_missing].st = *st;
-    t->n_missing++;
-    return 0;
-}
-
-static int compute_game(compute_task *t)
-{
-    int64_t *active = NULL; /* weeks then months: distinct actives */
-    size_t n_weeks = 0, n_months = 0;
-    job *j = t->j;
-    size_t g = t->g;
-    warehouse *wh = t->wh;
-    ms_error *err = &t->err;
-    const char *game = j->cfg->games[g].id;
-    const char *rc_ = j->cfg->reporting_currency;
-    char limit[24];
-    const char *params[2] = {game, limit};
-    day_list days = {NULL, 0, 0}, changed = {NULL, 0, 0};
-    account_attrs attrs;
-    activity_window window; /* the account-days two reports share when attrs is tallied */
-    day_actives act = DAY_ACTIVES_INIT; /* what a day's KPI rows tell its other reports */
-    affected aff;
-    int64_t old_h = 0;
-    int32_t horizon, d;
-    int has_h = 0;
-    size_t i;
-    int rc = -1;
-
-    memset(&aff, 0, sizeof aff);
-    account_attrs_init(&attrs);
-    activity_window_init(&window);
-    snprintf(limit, sizeof limit, "%" PRId32, j->game_date[g]);
-    if (wh_query_int(wh, "SELECT horizon FROM game_state WHERE game_id = $1", "t", params,
-                     &old_h, &has_h, err) != 0)
-        goto out;
-    horizon = has_h && old_h > j->game_date[g] ? (int32_t)old_h : j->game_date[g];
-    if (j->opt->kind == JOB_BACKFILL) {
-        for (d = j->opt->from; d <= j->opt->date; d++) {
-            char day[24];
-            const char *ins[2] = {game, day};
-            snprintf(day, sizeof day, "%" PRId32, d);
-            if (wh_query(wh, "INSERT INTO dirty_days (game_id, day) VALUES ($1, $2) "
-                             "ON CONFLICT DO NOTHING",
-                         "ti", ins, NULL, NULL, err) < 0)
-                goto out;
-        }
-    }
-    if (wh_query(wh, "SELECT day FROM dirty_days WHERE game_id = $1 AND day <= $2 ORDER BY day",
-                 "ti", params, collect_day, &days, err) < 0)
-        goto out;
-    /* A worker's inserts above wait for the job's connection, so the query
-     * did not see them: the backfill's days join the list here. */
-    if (j->opt->kind == JOB_BACKFILL) {
-        for (d = j->opt->from; d <= j->opt->date && d <= j->game_date[g]; d++)
-            if (day_list_add(&days, d) != 0)
-                goto oom_or_out;
-        day_list_unique(&days);
-    }
-    if (days.n > 0 && account_attrs_load(&attrs, wh, game, days.days, days.n, err) != 0)
-        goto out;
-    /* Every account in memory: the account-days are read once for all the
-     * reports (activity_window.h), from where the first-actives pass can
-     * start to the horizon. A report that needs more reads the window again. */
-    if (attrs.tallied &&
-        activity_window_get(&window, wh, game, &attrs, period_actives_first_read(days.days[0]),
-                            horizon, err) < 0)
-        goto out;
-
-    /* Days whose facts changed: their own reports. */
-    for (i = 0; i < days.n; i++) {
-        day_status st;
-        char day[24];
-        size_t c;
-        const char *del[2] = {game, day};
-        d = days.days[i];
-        memset(&st, 0, sizeof st);
-        if (daily_kpi_compute(wh, game, d, &attrs, &window, j->fx, rc_, &st, &act, err) != 0 ||
-            (!st.fx_missing &&
-             (revenue_by_currency_compute(wh, game, d, j->fx, rc_, &st, err) != 0 ||
-              revenue_period_compute(wh, game, PERIOD_DAY, d, horizon, act.active, act.payers,
-                                     j->fx, rc_, &st, err) != 0)))
-            goto out;
-        if (st.fx_missing) {
-            if (task_missing_rate(t, "daily reports of", d, &st) != 0)
-                goto out;
-            continue; /* stays dirty: computed by the run that has the rate */
-        }
-        if (st.fx_substituted) {
-            char date[11], from[11];
-            day_format(d, date);
-            day_format(st.substituted_from, from);
-            if (buf_printf(&t->warnings,
-                           "%s %s: no exchange-rate document for the day; used %s's\n", game,
-                           date, from) != 0)
-                goto oom_or_out;
-            t->dq[g].fx_substitutions++;
-        }
-        snprintf(day, sizeof day, "%" PRId32, d);
-        if (wh_query(wh, "DELETE FROM dirty_days WHERE game_id = $1 AND day = $2", "ti", del,
-                     NULL, NULL, err) < 0)
-            goto out;
-        /* LTV cells of a day's payments are in the cohorts of its payers. */
-        for (c = 0; c < act.n_cohorts; c++)
-            if (day_list_add(&aff.ltv, act.cohorts[c]) != 0)
-                goto oom_or_out;
-        if (affected_add_day(&aff, d, 1) != 0)
-            goto oom_or_out;
-        t->computed++;
-    }
-    /* Days reached for the first time: cohort cells that end on them. At most
-     * one LTV window back is enough. */
-    if (has_h && horizon > old_h)
-        for (d = horizon - (int32_t)(horizon - old_h > LTV_MAX_DAY ? LTV_MAX_DAY : horizon - old_h) + 1;
-             d <= horizon; d++)
-            if (affected_add_day(&aff, d, 0) != 0)
-                goto oom_or_out;
-    day_list_unique(&aff.weeks);
-    day_list_unique(&aff.months);
-    day_list_unique(&aff.retention);
-    day_list_unique(&aff.ltv);
-    /* The periods up to the horizon (sorted lists: they come first) and
-     * their distinct actives, from the per-day counts (period_actives.h);
-     * the days whose facts changed are the dirty days of every date. */
-    while (n_weeks < aff.weeks.n && aff.weeks.days[n_weeks] <= horizon)
-        n_weeks++;
-    while (n_months < aff.months.n && aff.months.days[n_months] <= horizon)
-        n_months++;
-    if (wh_query(wh, "SELECT day FROM dirty_days WHERE game_id = $1 AND day > $2", "ti", params,
-                 collect_day, &changed, err) < 0)
-        goto out;
-    for (i = 0; i < days.n; i++)
-        if (day_list_add(&changed, days.days[i]) != 0)
-            goto oom_or_out;
-    day_list_unique(&changed);
-    if (n_weeks + n_months > 0) {
-        if (!(active = malloc((n_weeks + n_months) * sizeof *active)))
-            goto oom_or_out;
-        if (period_actives_compute(wh, game, aff.weeks.days, n_weeks, aff.months.days, n_months,
-                                   changed.days, changed.n, horizon, &attrs, &window, active,
-                                   active + n_weeks, err) != 0)
-            goto out;
-    }
-    for (i = 0; i < n_weeks + n_months; i++) {
-        day_status st;
-        int is_week = i < n_weeks;
-        d = is_week ? aff.weeks.days[i] : aff.months.days[i - n_weeks];
-        memset(&st, 0, sizeof st);
-        if (revenue_period_compute(wh, game, is_week ? PERIOD_WEEK : PERIOD_MONTH, d, horizon,
-                                   active[i], -1, j->fx, rc_, &st, err) != 0)
-            goto out;
-        if (st.fx_missing &&
-            task_missing_rate(t, is_week ? "revenue of the week of" : "revenue of the month of", d,
-                              &st) != 0)
-            goto out;
-    }
-    if (attrs.tallied) {
-        /* Every account is in memory: all cohorts in one pass. */
-        size_t n = 0;
-        while (n < aff.retention.n && aff.retention.days[n] < horizon)
-            n++; /* sorted: the cohorts before the horizon */
-        if (retention_compute_many(wh, game, aff.retention.days, n, horizon, &attrs, &window,
-                                   err) != 0)
-            goto out;
-    } else if (retention_few_days(wh, game, &aff.retention, &days, &changed, has_h,
-                                  (int32_t)old_h, horizon, &attrs, err) != 0) {
-        goto out;
-    }
-    {
-        size_t n = 0;
-        day_status *st;
-        while (n < aff.ltv.n && aff.ltv.days[n] <= horizon)
-            n++; /* sorted: the cohorts up to the horizon */
-        if (n > 0) {
-            if (!(st = calloc(n, sizeof *st)))
-                goto oom_or_out;
-            if (ltv_compute(wh, game, aff.ltv.days, n, horizon, &attrs, j->fx, rc_, st, err) != 0) {
-                free(st);
-                goto out;
-            }
-            for (i = 0; i < n; i++)
-                if (st[i].fx_missing &&
-                    task_missing_rate(t, "LTV of the cohort", aff.ltv.days[i], &st[i]) != 0) {
-                    free(st);
-                    goto out;
-                }
-            free(st);
-        }
-    }
-    {
-        const char *hp[2] = {game, limit};
-        if (wh_query(wh,
-                     "INSERT INTO game_state (game_id, horizon) VALUES ($1, $2) ON CONFLICT "
-                     "(game_id) DO UPDATE SET horizon = CASE WHEN excluded.horizon > "
-                     "game_state.horizon THEN excluded.horizon ELSE game_state.horizon END",
-                     "ti", hp, NULL, NULL, err) < 0)
-            goto out;
-    }
-    rc = 0;
-    goto out;
-oom_or_out:
-    if (!err->msg[0])
-        ms_error_set(err, "out of memory");
-out:
-    free(active);
-    free(days.days);
-    free(changed.days);
-    activity_window_free(&window);
-    day_actives_free(&act);
-    account_attrs_free(&attrs);
-    affected_free(&aff);
-    return rc;
-}
 
 /* The number of compute workers: cfg->threads (0: the online CPUs), at
  * most one per game. */
@@ -808,14 +404,14 @@ static void *compute_worker_main(void *arg)
         t->started = 1;
         if (w->reader) {
             if (!(t->split = wh_split_new(w->reader))) {
-                ms_error_set(&t->err, "out of memory");
+                ms_error_set(&t->r.err, "out of memory");
                 t->failed = 1;
                 pool_stop(p);
                 continue;
             }
             t->wh = wh_split_handle(t->split);
         }
-        if (compute_game(t) != 0) {
+        if (game_reports_compute(&t->r, t->wh) != 0) {
             t->failed = 1;
             pool_stop(p);
         }
@@ -872,8 +468,7 @@ out:
 static void task_free(compute_task *t)
 {
     wh_split_free(t->split);
-    free(t->missing);
-    buf_free(&t->warnings);
+    game_reports_free(&t->r);
 }
 
 static int stage_compute(job *j)
@@ -891,11 +486,16 @@ static int stage_compute(job *j)
         goto fail;
     }
     for (g = 0; g < n_games; g++) {
-        tasks[g].j = j;
-        tasks[g].g = g;
+        game_reports *r = &tasks[g].r;
         tasks[g].wh = j->wh;
-        tasks[g].dq = dq;
-        buf_init(&tasks[g].warnings, 0);
+        game_reports_init(r);
+        r->game_id = j->cfg->games[g].id;
+        r->reporting_currency = j->cfg->reporting_currency;
+        r->last_day = j->game_date[g];
+        r->backfill = j->opt->kind == JOB_BACKFILL;
+        r->from = j->opt->from;
+        r->to = j->opt->date;
+        r->fx = j->fx;
     }
     /* A first load's parked indexes are built while the workers compute, on
      * the job's connection, which they do not use (one worker computes on
@@ -928,9 +528,9 @@ static int stage_compute(job *j)
     /* In game order, whatever the number of workers: the log lines, the
      * missing rates and the deferred writes. */
     for (g = 0; g < n_games; g++) {
-        compute_task *t = &tasks[g];
+        game_reports *t = &tasks[g].r;
         const char *line = t->warnings.data, *nl;
-        if (!t->started)
+        if (!tasks[g].started)
             break; /* after a failure */
         while (line && (nl = strchr(line, '\n'))) {
             ms_log(MS_LOG_WARN, "%.*s", (int)(nl - line), line);
@@ -939,13 +539,14 @@ static int stage_compute(job *j)
         for (i = 0; i < t->n_missing; i++)
             report_missing_rate(j, j->cfg->games[g].id, t->missing[i].what, t->missing[i].day,
                                 &t->missing[i].st);
-        if (t->failed) {
+        if (tasks[g].failed) {
             ms_error_set(&j->err, "%s", t->err.msg);
             goto rollback;
         }
-        if (t->split && wh_split_replay(t->split, j->wh, &j->err) != 0)
+        if (tasks[g].split && wh_split_replay(tasks[g].split, j->wh, &j->err) != 0)
             goto rollback;
         computed += t->computed;
+        dq[g].fx_substitutions += t->fx_substitutions;
     }
     if (dq_store(j, dq, &touched) != 0 ||
         (touched && export_mark_pending(j->wh, "data_quality", j->run_date, &j->err) != 0))
