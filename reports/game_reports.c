@@ -34,34 +34,21 @@ typedef struct day_list {
     size_t n, cap;
 } day_list;
 
-static int collect_day(void *ctx, int ncols, const char *const *v)
+static int day_list_add(day_list *l, int32_t day)
 {
-    day_list *l = ctx;
-    (void)ncols;
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 64;
-        int32_t *p = realloc(l->days, ncap * sizeof *p);
-        if (!p)
-            return -1;
-        l->days = p;
-        l->cap = ncap;
-    }
-    l->days[l->n++] = (int32_t)strtol(v[0], NULL, 10);
+    int32_t *p = ms_grow(l->days, &l->cap, l->n + 1, sizeof *p, 64);
+    if (!p)
+        return -1;
+    l->days = p;
+    l->days[l->n++] = day;
     return 0;
 }
 
-static int day_list_add(day_list *l, int32_t day)
+/* Rows: day. */
+static int collect_day(void *ctx, int ncols, const char *const *v)
 {
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 64;
-        int32_t *p = realloc(l->days, ncap * sizeof *p);
-        if (!p)
-            return -1;
-        l->days = p;
-        l->cap = ncap;
-    }
-    l->days[l->n++] = day;
-    return 0;
+    (void)ncols;
+    return day_list_add(ctx, (int32_t)strtol(v[0], NULL, 10));
 }
 
 /* Sorts and removes duplicates. */
