@@ -243,6 +243,27 @@ static const fact_writer account_writer = {
               "reg_day, reg_platform, reg_country, act_ts, act_eid, act_day, act_platform, "
               "act_country, role_ts, role_eid, role_day, pay_ts, pay_eid, pay_day, "
               "pay_platform, pay_country, cohort_day, platform, country FROM stage_accounts",
+    /* A night replaces tens of thousands of accounts (a new first login,
+     * role or payment): updated in place, their key is probed once and
+     * accounts_by_cohort touched only when the cohort or group moves. */
+    .upsert = "INSERT INTO accounts (game_id, account_id, reg_ts, reg_eid, reg_day, reg_platform, "
+              "reg_country, act_ts, act_eid, act_day, act_platform, act_country, role_ts, "
+              "role_eid, role_day, pay_ts, pay_eid, pay_day, pay_platform, pay_country, "
+              "cohort_day, platform, country) SELECT game_id, account_id, reg_ts, reg_eid, "
+              "reg_day, reg_platform, reg_country, act_ts, act_eid, act_day, act_platform, "
+              "act_country, role_ts, role_eid, role_day, pay_ts, pay_eid, pay_day, "
+              "pay_platform, pay_country, cohort_day, platform, country FROM stage_accounts "
+              "WHERE true ON CONFLICT (game_id, account_id) DO UPDATE SET "
+              "reg_ts = excluded.reg_ts, reg_eid = excluded.reg_eid, reg_day = excluded.reg_day, "
+              "reg_platform = excluded.reg_platform, reg_country = excluded.reg_country, "
+              "act_ts = excluded.act_ts, act_eid = excluded.act_eid, act_day = excluded.act_day, "
+              "act_platform = excluded.act_platform, act_country = excluded.act_country, "
+              "role_ts = excluded.role_ts, role_eid = excluded.role_eid, "
+              "role_day = excluded.role_day, pay_ts = excluded.pay_ts, "
+              "pay_eid = excluded.pay_eid, pay_day = excluded.pay_day, "
+              "pay_platform = excluded.pay_platform, pay_country = excluded.pay_country, "
+              "cohort_day = excluded.cohort_day, platform = excluded.platform, "
+              "country = excluded.country",
     .park_indexes = 1,
 };
 

@@ -144,9 +144,11 @@ int merge_write_rows(merge_ctx *m, const fact_writer *w, const keymap *km, row_f
      * the table's key index per staged row, is made only when one of them
      * replaces a stored row (a first event that arrived late). */
     rc = 0;
-    if (staged && ((replacing && w->before_remove && w->before_remove(m) != 0) ||
-                   (replacing && wh_exec(m->wh, w->remove, m->err) != 0) ||
-                   wh_exec(m->wh, w->insert, m->err) != 0))
+    if (staged && replacing && w->upsert)
+        rc = wh_exec(m->wh, w->upsert, m->err);
+    else if (staged && ((replacing && w->before_remove && w->before_remove(m) != 0) ||
+                        (replacing && wh_exec(m->wh, w->remove, m->err) != 0) ||
+                        wh_exec(m->wh, w->insert, m->err) != 0))
         rc = -1;
 out:
     free(order);

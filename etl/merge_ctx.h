@@ -95,6 +95,8 @@ typedef struct fact_writer {
     const char *remove;      /* delete the staged keys from table */
     int (*before_remove)(merge_ctx *m); /* or NULL: runs first when rows are replaced */
     const char *insert;      /* insert the staged rows into table */
+    const char *upsert;      /* or NULL: insert them, updating stored rows with their keys in
+                                place, for remove + insert when some are replaced */
     int park_indexes;        /* a first load parks its secondary indexes (load_order.h) */
 } fact_writer;
 
