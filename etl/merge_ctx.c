@@ -80,7 +80,6 @@ int merge_read_dirty_row(void *ctx, int ncols, const char *const *v)
     return merge_mark_dirty(m, g, strtoll(v[1], NULL, 10)) ? -1 : 0;
 }
 
-
 /* Starts the direct load of a first load into `table`: its secondary
  * indexes are put aside when it is empty (load_order.h). */
 int merge_direct_begin(merge_ctx *m, const char *table, const char *columns,
@@ -104,7 +103,7 @@ int merge_direct_end(merge_ctx *m, int park, deferred_indexes *idx)
 
 /* Writes the rows of km (row i has km's entry i as key): those of fresh
  * games straight into the table, in key order, the others through the
- * staging table and one delete + insert by key. */
+ * staging table and one delete + insert by key (or one upsert). */
 int merge_write_rows(merge_ctx *m, const fact_writer *w, const keymap *km, row_fn row,
                      void *ctx)
 {

@@ -109,7 +109,8 @@ int merge_direct_end(merge_ctx *m, int park, deferred_indexes *idx);
 
 /* Writes the rows of km (row i has km's entry i as key, filled by row):
  * those of fresh games straight into w->table in key order, the others
- * through w->stage and one delete + insert by key. */
+ * through w->stage and one delete + insert by key (w->upsert instead, when
+ * set and some row replaces a stored one). */
 int merge_write_rows(merge_ctx *m, const fact_writer *w, const keymap *km, row_fn row,
                      void *ctx);
 
